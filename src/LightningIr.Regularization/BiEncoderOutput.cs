@@ -1,0 +1,23 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// The output of a bi-encoder: query and document embeddings and, optionally, their scores.
+/// </summary>
+/// <remarks>Counterpart of Lightning IR's <c>lightning_ir.bi_encoder.bi_encoder_model.BiEncoderOutput</c>.</remarks>
+/// <example>
+/// <code>
+/// var output = new BiEncoderOutput(
+///     QueryEmbeddings: new BiEncoderEmbedding(queryVectors),
+///     DocEmbeddings: new BiEncoderEmbedding(docVectors));
+/// using var loss = new FlopsRegularization().ComputeLoss(output);
+/// </code>
+/// </example>
+/// <param name="Scores">Relevance scores of the query–document pairs, if computed.</param>
+/// <param name="QueryEmbeddings">The query embeddings; the regularizers require them.</param>
+/// <param name="DocEmbeddings">The document embeddings; the regularizers require them.</param>
+/// <param name="Similarity">The raw similarity tensor the scores were computed from, if kept.</param>
+public record BiEncoderOutput(
+    Tensor? Scores = null,
+    BiEncoderEmbedding? QueryEmbeddings = null,
+    BiEncoderEmbedding? DocEmbeddings = null,
+    Tensor? Similarity = null) : LightningIrOutput(Scores);

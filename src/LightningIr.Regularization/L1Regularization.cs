@@ -1,0 +1,41 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// L1 regularization: the mean L1 norm of the query vectors and of the document vectors,
+/// <c>λq · mean(‖q‖₁) + λd · mean(‖d‖₁)</c>, the norm taken over the last dimension and the mean over all
+/// other positions.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.L1Regularization</c>, which cites
+/// Tibshirani, "Regression Shrinkage and Selection via the Lasso" (1996). Its gradient is <c>sign(x)</c>:
+/// every non-zero entry is pushed towards zero at the same rate, so small entries reach exactly zero
+/// and the vectors become sparse; SPLADE logs this quantity as its L1 term. Zero entries get the
+/// subgradient 0.
+/// </para>
+/// <para>
+/// With <see cref="RegularizationLossFunction.UseScoringMask"/> on, the mean runs over real vectors only
+/// (and is 0 when a side has none).
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var l1 = new L1Regularization(queryWeight: 1e-3, docWeight: 1e-3);
+/// var loss = rankingLoss + l1.ComputeLoss(output);
+/// </code>
+/// </example>
+public class L1Regularization : RegularizationLossFunction
+{
+    /// <summary>Creates the L1 regularizer.</summary>
+    /// <param name="queryWeight">λq, the weight of the query penalty (Lightning IR's default 1e-4).</param>
+    /// <param name="docWeight">λd, the weight of the document penalty (Lightning IR's default 1e-4).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A weight is NaN, infinite or negative.</exception>
+    public L1Regularization(double queryWeight = DefaultWeight, double docWeight = DefaultWeight)
+        : base(queryWeight, docWeight)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
+        => Penalties.MeanVectorNorm(embeddings, 1, scoringMask);
+}

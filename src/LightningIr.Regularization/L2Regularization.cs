@@ -1,0 +1,44 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// L2 regularization: the mean Euclidean norm of the query vectors and of the document vectors,
+/// <c>λq · mean(‖q‖₂) + λd · mean(‖d‖₂)</c>, the norm taken over the last dimension and the mean over all
+/// other positions.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.L2Regularization</c>, which cites
+/// Hoerl &amp; Kennard, "Ridge Regression: Biased Estimation for Nonorthogonal Problems" (1970). Note that
+/// Lightning IR's code — and so this port — penalises the norm itself, not its square as ridge regression
+/// does: the penalty is 1-homogeneous, and its gradient <c>x / ‖x‖₂</c> has unit length whatever the
+/// vector's size, shrinking every vector towards zero at the same rate. An all-zero vector gets the
+/// subgradient 0, as in PyTorch.
+/// </para>
+/// <para>
+/// With <see cref="RegularizationLossFunction.UseScoringMask"/> on, the mean runs over real vectors only
+/// (and is 0 when a side has none).
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var l2 = new L2Regularization(queryWeight: 1e-4, docWeight: 1e-4);
+/// using var scope = torch.NewDisposeScope();
+/// var loss = rankingLoss + l2.ComputeLoss(output);
+/// loss.backward();
+/// </code>
+/// </example>
+public class L2Regularization : RegularizationLossFunction
+{
+    /// <summary>Creates the L2 regularizer.</summary>
+    /// <param name="queryWeight">λq, the weight of the query penalty (Lightning IR's default 1e-4).</param>
+    /// <param name="docWeight">λd, the weight of the document penalty (Lightning IR's default 1e-4).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A weight is NaN, infinite or negative.</exception>
+    public L2Regularization(double queryWeight = DefaultWeight, double docWeight = DefaultWeight)
+        : base(queryWeight, docWeight)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
+        => Penalties.MeanVectorNorm(embeddings, 2, scoringMask);
+}

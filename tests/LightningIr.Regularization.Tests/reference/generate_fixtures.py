@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Writes the golden fixtures the C# tests compare against, computed by real PyTorch.
+
+Run with Debian's PyTorch (apt-get install python3-torch):
+
+    /usr/bin/python3 tests/LightningIr.Regularization.Tests/reference/generate_fixtures.py
+
+The loss formulas below are the ones in lightning_ir.loss.regularization (L2Regularization,
+L1Regularization, FLOPSRegularization), written out as the same torch calls; the thresholded FLOPS
+follows sentence-transformers' FlopsLoss(threshold=...) with Lightning IR's abs(); the metrics follow
+naver/splade's L0 and the index FLOPS figure. Every input is stored as the exact float64 value of the
+tensor in its own dtype, and every output as the float64 value of PyTorch's result, so the C# side
+rebuilds bit-identical inputs. CI never runs this script: it reads the committed JSON.
+"""
+
+import json
+import os
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+
+
+# --- the reference formulas -------------------------------------------------------------------
+
+def l2(q, d, wq, wd):
+    return wq * q.norm(dim=-1).mean() + wd * d.norm(dim=-1).mean()
+
+
+def l1(q, d, wq, wd):
+    return wq * q.norm(p=1, dim=-1).mean() + wd * d.norm(p=1, dim=-1).mean()
+
+
+def flops_side(x, threshold=None):
+    x = torch.abs(x)
+    if threshold is not None:
+        l0 = (x != 0).sum(dim=-1, keepdim=True)
+        x = x * (l0 > threshold).to(x.dtype)
+    return torch.sum(torch.mean(x, dim=0) ** 2)
+
+
+def flops(q, d, wq, wd, tq=None, td=None):
+    return wq * flops_side(q, tq) + wd * flops_side(d, td)
+
+
+LOSSES = {"L2": l2, "L1": l1, "FLOPS": flops}
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+def make(shape, dtype, kind, gen):
+    x = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    if kind == "splade":
+        x = torch.log1p(torch.relu(x - 0.8))  # SPLADE's activation: mostly exact zeros
+    elif kind == "zero-vectors":
+        x = torch.relu(x)
+        flat = x.view(-1, shape[-1])
+        flat[::2] = 0.0  # every other vector all zero
+    elif kind == "all-zero":
+        x = torch.zeros(*shape, dtype=torch.float64)
+    return x.to(DTYPES[dtype])
+
+
+def values(t):
+    return [float(v) for v in t.detach().to(torch.float64).reshape(-1).tolist()]
+
+
+def tensor_record(t):
+    return {"shape": list(t.shape), "values": values(t)}
+
+
+def loss_case(name, loss, qshape, dshape, dtype, kind, wq, wd, seed, tq=None, td=None):
+    gen = torch.Generator().manual_seed(seed)
+    q = make(qshape, dtype, kind, gen).requires_grad_()
+    d = make(dshape, dtype, kind, gen).requires_grad_()
+    if loss == "FLOPS":
+        qpart, dpart = wq * flops_side(q, tq), wd * flops_side(d, td)
+    elif loss == "L2":
+        qpart, dpart = wq * q.norm(dim=-1).mean(), wd * d.norm(dim=-1).mean()
+    else:
+        qpart, dpart = wq * q.norm(p=1, dim=-1).mean(), wd * d.norm(p=1, dim=-1).mean()
+    total = LOSSES[loss](q, d, wq, wd, tq, td) if loss == "FLOPS" else LOSSES[loss](q, d, wq, wd)
+    assert torch.equal(total, qpart + dpart)
+    total.backward()
+    case = {
+        "name": name,
+        "loss": loss,
+        "dtype": dtype,
+        "queryWeight": wq,
+        "docWeight": wd,
+        "query": tensor_record(q),
+        "doc": tensor_record(d),
+        "expectedLoss": float(total.detach().to(torch.float64)),
+        "expectedQueryPart": float(qpart.detach().to(torch.float64)),
+        "expectedDocPart": float(dpart.detach().to(torch.float64)),
+        "expectedQueryGrad": values(q.grad),
+        "expectedDocGrad": values(d.grad),
+    }
+    if tq is not None or td is not None:
+        case["queryThreshold"] = tq
+        case["docThreshold"] = td
+    return case
+
+
+def loss_cases():
+    cases = []
+    seed = 1000
+    for loss in LOSSES:
+        specs = [
+            ("upstream-4x8x4", (4, 8, 4), (4, 8, 4), "float32", "normal", 1e-4, 1e-4),
+            ("2d", (3, 7), (5, 7), "float32", "normal", 0.5, 2.0),
+            ("3d-float64", (2, 3, 5), (4, 3, 5), "float64", "normal", 0.25, 0.75),
+            ("zero-vectors", (4, 2, 6), (6, 2, 6), "float64", "zero-vectors", 1.0, 1.0),
+            ("all-zero", (2, 1, 5), (3, 1, 5), "float64", "all-zero", 1.0, 1.0),
+            ("batch-of-one", (1, 6), (1, 6), "float64", "normal", 0.3, 0.7),
+            ("zero-weights", (3, 4), (3, 4), "float32", "normal", 0.0, 0.3),
+            ("splade", (6, 1, 64), (12, 1, 64), "float32", "splade", 3e-4, 1e-4),
+            ("float16", (4, 8, 4), (4, 8, 4), "float16", "normal", 0.5, 0.25),
+            ("bfloat16", (4, 8, 4), (4, 8, 4), "bfloat16", "normal", 0.5, 0.25),
+            ("float16-splade", (8, 1, 32), (16, 1, 32), "float16", "splade", 1.0, 1.0),
+        ]
+        for name, qs, ds, dtype, kind, wq, wd in specs:
+            seed += 1
+            cases.append(loss_case(f"{loss}/{name}", loss, qs, ds, dtype, kind, wq, wd, seed))
+    for name, qs, ds, dtype, tq, td in [
+        ("threshold-3d", (6, 1, 32), (10, 1, 32), "float32", 4, 6),
+        ("threshold-query-only", (6, 24), (8, 24), "float64", 5, None),
+        ("threshold-zero", (5, 2, 16), (5, 2, 16), "float64", 0, 0),
+        ("threshold-drops-all", (4, 16), (4, 16), "float32", 16, 16),
+    ]:
+        seed += 1
+        cases.append(loss_case(f"FLOPS/{name}", "FLOPS", qs, ds, dtype, "splade", 1.0, 0.5, seed, tq, td))
+    return cases
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+def metric_cases():
+    cases = []
+    seed = 5000
+    for name, qs, ds, kind in [
+        ("splade-2d", (8, 40), (20, 40), "splade"),
+        ("splade-3d", (5, 1, 30), (9, 1, 30), "splade"),
+        ("dense", (3, 10), (4, 10), "normal"),
+        ("multi-vector", (3, 4, 12), (2, 5, 12), "splade"),
+        ("all-zero", (2, 8), (3, 8), "all-zero"),
+    ]:
+        seed += 1
+        gen = torch.Generator().manual_seed(seed)
+        q = make(qs, "float32", kind, gen)
+        d = make(ds, "float32", kind, gen)
+        qv = q.reshape(-1, q.shape[-1])
+        dv = d.reshape(-1, d.shape[-1])
+        q_l0 = (qv != 0).sum(dim=-1).double().mean()
+        d_l0 = (dv != 0).sum(dim=-1).double().mean()
+        pq = (qv != 0).double().mean(dim=0)
+        pd = (dv != 0).double().mean(dim=0)
+        cases.append({
+            "name": name,
+            "query": tensor_record(q),
+            "doc": tensor_record(d),
+            "queryL0": float(q_l0),
+            "docL0": float(d_l0),
+            "querySparsityRatio": float(1 - q_l0 / q.shape[-1]),
+            "docSparsityRatio": float(1 - d_l0 / d.shape[-1]),
+            "flops": float((pq * pd).sum()),
+        })
+    return cases
+
+
+def main():
+    fixtures = {
+        "generator": "tests/LightningIr.Regularization.Tests/reference/generate_fixtures.py",
+        "torch": torch.__version__,
+        "losses": loss_cases(),
+        "metrics": metric_cases(),
+    }
+    path = os.path.join(HERE, "fixtures.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(fixtures, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(fixtures['losses'])} loss cases and {len(fixtures['metrics'])} metric cases to {path}")
+
+
+if __name__ == "__main__":
+    main()
