@@ -1,0 +1,122 @@
+namespace LightningIr.Regularization.Tests;
+
+/// <summary>Native memory: nothing but the result stays alive, and the result belongs to the caller's scope.</summary>
+public sealed class MemoryAndDeviceTests
+{
+    public static TheoryData<string> Losses => ["L2", "L1", "FLOPS"];
+
+    private static BiEncoderOutput Output(Tensor query, Tensor doc) => new(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
+
+    [Theory]
+    [MemberData(nameof(Losses))]
+    public void Repeated_forward_and_backward_calls_leak_no_tensor(string name)
+    {
+        using var query = randn(8, 1, 64, requires_grad: true);
+        using var doc = randn(16, 1, 64, requires_grad: true);
+        var loss = TestLosses.Create(name);
+        var output = Output(query, doc);
+
+        DisposeScopeManager.Statistics.Reset();
+        for (var i = 0; i < 500; i++)
+        {
+            using var scope = NewDisposeScope();
+            loss.ComputeLoss(output).backward();
+            loss.ComputeLossComponents(output).Total.backward();
+        }
+
+        for (var i = 0; i < 500; i++)
+        {
+            using var value = loss.ComputeLoss(output);
+            using var components = loss.ComputeLossComponents(output);
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0, DisposeScopeManager.Statistics.ToString());
+        DisposeScopeManager.Statistics.CreatedInScopeCount.Should().BeGreaterThan(0, "the loss did compute something");
+    }
+
+    [Theory]
+    [MemberData(nameof(Losses))]
+    public void Only_the_result_stays_alive_and_it_joins_the_callers_scope(string name)
+    {
+        using var query = randn(4, 8, 4);
+        using var doc = randn(4, 8, 4);
+        var loss = TestLosses.Create(name);
+        Tensor result;
+        using (var scope = NewDisposeScope())
+        {
+            DisposeScopeManager.Statistics.Reset();
+            result = loss.ComputeLoss(Output(query, doc));
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(1, "every intermediate is disposed before the call returns");
+            result.IsInvalid.Should().BeFalse();
+        }
+
+        result.IsInvalid.Should().BeTrue("the caller's scope disposed the result");
+    }
+
+    [Fact]
+    public void Components_join_the_callers_scope()
+    {
+        using var query = randn(4, 8, 4);
+        using var doc = randn(4, 8, 4);
+        RegularizationLossComponents components;
+        using (var scope = NewDisposeScope())
+        {
+            DisposeScopeManager.Statistics.Reset();
+            components = new FlopsRegularization().ComputeLossComponents(Output(query, doc));
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(3);
+        }
+
+        components.Query.IsInvalid.Should().BeTrue();
+        components.Doc.IsInvalid.Should().BeTrue();
+        components.Total.IsInvalid.Should().BeTrue();
+    }
+
+    public static TheoryData<string, ScalarType> LossesAndTypes()
+    {
+        var data = new TheoryData<string, ScalarType>();
+        foreach (var name in new[] { "L2", "L1", "FLOPS" })
+        {
+            foreach (var dtype in new[] { ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float64 })
+            {
+                data.Add(name, dtype);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(LossesAndTypes))]
+    public void Result_has_the_embeddings_dtype_and_device_and_gradients_flow(string name, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var weights = randn(4, 6, dtype: dtype, requires_grad: true);
+        var query = matmul(randn(3, 2, 4, dtype: dtype), weights);
+        var doc = matmul(randn(5, 2, 4, dtype: dtype), weights).relu();
+
+        var loss = TestLosses.Create(name).ComputeLoss(Output(query, doc));
+        loss.backward();
+
+        loss.dtype.Should().Be(dtype);
+        loss.device_type.Should().Be(DeviceType.CPU);
+        loss.requires_grad.Should().BeTrue();
+        weights.grad.Should().NotBeNull();
+        weights.grad!.abs().sum().to(ScalarType.Float64).item<double>().Should().BeGreaterThan(0, "the gradient reaches the model's parameters");
+    }
+
+    [Fact]
+    public void Result_does_not_require_grad_for_constant_embeddings()
+    {
+        using var scope = NewDisposeScope();
+        var loss = new L2Regularization().ComputeLoss(Output(ones(2, 3), ones(2, 3)));
+        loss.requires_grad.Should().BeFalse();
+    }
+
+    [Fact]
+    public void Different_dtypes_on_the_two_sides_promote_like_PyTorch()
+    {
+        using var scope = NewDisposeScope();
+        var loss = new L1Regularization().ComputeLoss(Output(ones(2, 3, dtype: ScalarType.Float16), ones(2, 3, dtype: ScalarType.Float64)));
+        loss.dtype.Should().Be(ScalarType.Float64);
+    }
+}
