@@ -18,17 +18,22 @@ internal static class EmbeddingValidation
     /// <summary>Throws unless <paramref name="embeddings"/> is a non-empty floating-point tensor of rank ≥ 2.</summary>
     public static void CheckEmbeddings(Tensor embeddings, string side, string paramName)
     {
-        ArgumentNullException.ThrowIfNull(embeddings, paramName);
-        if (embeddings.IsInvalid)
-        {
-            throw new ArgumentException($"The {side} embeddings tensor has been disposed.", paramName);
-        }
-
+        CheckVectors(embeddings, side, paramName);
         if (!embeddings.is_floating_point())
         {
             throw new ArgumentException(
                 $"The {side} embeddings must be a floating-point tensor (float16, bfloat16, float32 or float64), but have dtype {embeddings.dtype}.",
                 paramName);
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="embeddings"/> is a live tensor of rank ≥ 2 with no empty dimension.</summary>
+    public static void CheckVectors(Tensor embeddings, string side, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(embeddings, paramName);
+        if (embeddings.IsInvalid)
+        {
+            throw new ArgumentException($"The {side} embeddings tensor has been disposed.", paramName);
         }
 
         var shape = embeddings.shape;

@@ -1,0 +1,41 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// 0 during the delay, <c>(step − delay) / warmup</c> during the warmup, then 1.
+/// </summary>
+/// <remarks>Counterpart of Lightning IR's <c>lightning_ir.schedulers.ConstantSchedulerWithLinearWarmup</c>.</remarks>
+/// <example>
+/// <code>
+/// var schedule = new ConstantSchedulerWithLinearWarmup(flops, numWarmupSteps: 20_000, numDelaySteps: 50_000);
+/// </code>
+/// </example>
+public class ConstantSchedulerWithLinearWarmup : RegularizationWeightScheduler
+{
+    /// <summary>Creates the scheduler; it captures the loss's current weights as the base weights.</summary>
+    /// <param name="loss">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="numWarmupSteps">Steps over which the value rises linearly from 0 to 1, after the delay.</param>
+    /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A step count is negative.</exception>
+    public ConstantSchedulerWithLinearWarmup(RegularizationLossFunction loss, long numWarmupSteps, long numDelaySteps = 0)
+        : base(loss, numWarmupSteps, numDelaySteps)
+    {
+    }
+
+    /// <summary>
+    /// Creates the scheduler with the warmup given as a fraction of training, as sentence-transformers'
+    /// <c>SpladeRegularizerWeightSchedulerCallback</c> does (its default fraction is 1/3).
+    /// </summary>
+    /// <param name="loss">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="numTrainingSteps">The total number of training steps.</param>
+    /// <param name="warmupRatio">The fraction of the training steps spent warming up, in [0, 1].</param>
+    /// <returns>A scheduler warming up over <c>⌊numTrainingSteps · warmupRatio⌋</c> steps.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
+    public static ConstantSchedulerWithLinearWarmup FromWarmupRatio(
+        RegularizationLossFunction loss, long numTrainingSteps, double warmupRatio = 1.0 / 3)
+        => new(loss, WarmupStepsFromRatio(numTrainingSteps, warmupRatio));
+
+    /// <inheritdoc/>
+    public override double ValueAt(long currentStep) => WarmupProgress(currentStep) ?? 1.0;
+}

@@ -1,0 +1,124 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// Sums a ranking loss and any number of weighted regularizers into one training objective and reports
+/// every part as a number for logging, as Lightning IR's module does with its list of (loss, weight) pairs.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The objective is <c>rankingWeight · ranking + Σᵢ weightᵢ · regularizerᵢ(output)</c>. The reported parts
+/// are, under these keys: the ranking loss (<see cref="RankingLossName"/>), each regularizer's value before its
+/// list weight under its <see cref="LossFunction.Name"/> (Lightning IR logs each loss under its class name),
+/// that value's weighted query and document halves under <c>Name/query</c> and <c>Name/doc</c>, and the
+/// objective under <c>loss</c>. A name used twice gets a suffix (<c>#2</c>, ...).
+/// </para>
+/// <para>
+/// The numbers are copied to the host in one transfer per call; the objective tensor stays on the device in
+/// the caller's dispose scope, ready for <c>backward()</c>.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var objective = new TrainingObjective()
+///     .Add(new FlopsRegularization(3e-4, 1e-4))
+///     .Add(new L1Regularization(1e-5, 1e-5), weight: 0.5);
+/// using var scope = torch.NewDisposeScope();
+/// var result = objective.Compute(crossEntropy, output);
+/// result.Loss.backward();
+/// foreach (var (name, value) in result.Components) logger.Log(name, value);
+/// </code>
+/// </example>
+public sealed class TrainingObjective
+{
+    private readonly List<(RegularizationLossFunction Loss, double Weight)> regularizers = [];
+
+    /// <summary>Creates an objective with no regularizer yet.</summary>
+    /// <param name="rankingLossName">The key the ranking loss is reported under.</param>
+    /// <param name="rankingWeight">The factor of the ranking loss: finite and ≥ 0.</param>
+    /// <exception cref="ArgumentException"><paramref name="rankingLossName"/> is empty or white space.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rankingWeight"/> is NaN, infinite or negative.</exception>
+    public TrainingObjective(string rankingLossName = "RankingLoss", double rankingWeight = 1.0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rankingLossName);
+        RankingLossName = rankingLossName;
+        RankingWeight = EmbeddingValidation.CheckWeight(rankingWeight, nameof(rankingWeight));
+    }
+
+    /// <summary>The key the ranking loss is reported under.</summary>
+    public string RankingLossName { get; }
+
+    /// <summary>The factor of the ranking loss.</summary>
+    public double RankingWeight { get; }
+
+    /// <summary>The regularizers and their weights, in the order they were added.</summary>
+    public IReadOnlyList<(RegularizationLossFunction Loss, double Weight)> Regularizers => regularizers;
+
+    /// <summary>Adds a regularizer with a weight (Lightning IR's default 1.0).</summary>
+    /// <param name="regularizer">The regularizer.</param>
+    /// <param name="weight">Its factor in the objective: finite and ≥ 0.</param>
+    /// <returns>This objective, to chain calls.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="weight"/> is NaN, infinite or negative.</exception>
+    public TrainingObjective Add(RegularizationLossFunction regularizer, double weight = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(regularizer);
+        regularizers.Add((regularizer, EmbeddingValidation.CheckWeight(weight, nameof(weight))));
+        return this;
+    }
+
+    /// <summary>Computes the objective and its parts.</summary>
+    /// <param name="rankingLoss">The ranking loss of the batch, a 0-dimensional floating-point tensor (any loss the caller computed).</param>
+    /// <param name="output">The bi-encoder output the regularizers read.</param>
+    /// <returns>The objective tensor, in the caller's dispose scope, and every part as a number.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="rankingLoss"/> is not a 0-dimensional floating-point tensor, or a regularizer refuses the output.
+    /// </exception>
+    public TrainingObjectiveResult Compute(Tensor rankingLoss, BiEncoderOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(rankingLoss);
+        ArgumentNullException.ThrowIfNull(output);
+        if (rankingLoss.IsInvalid || rankingLoss.dim() != 0 || !rankingLoss.is_floating_point())
+        {
+            throw new ArgumentException(
+                "The ranking loss must be a live 0-dimensional floating-point tensor (a reduced loss), "
+                + (rankingLoss.IsInvalid ? "but it has been disposed." : $"but has shape {EmbeddingValidation.Format(rankingLoss.shape)} and dtype {rankingLoss.dtype}."),
+                nameof(rankingLoss));
+        }
+
+        using var scope = NewDisposeScope();
+        var names = new List<string> { RankingLossName };
+        var parts = new List<Tensor> { rankingLoss };
+        var total = rankingLoss.mul(RankingWeight);
+        foreach (var (regularizer, weight) in regularizers)
+        {
+            var name = Unique(names, regularizer.Name);
+            var components = regularizer.ComputeLossComponents(output);
+            names.AddRange([name, name + "/query", name + "/doc"]);
+            parts.AddRange([components.Total, components.Query, components.Doc]);
+            total = total.add(components.Total.mul(weight));
+        }
+
+        names.Add("loss");
+        parts.Add(total);
+        var values = stack(parts.Select(p => p.detach().to(ScalarType.Float64))).cpu().data<double>().ToArray();
+        var report = new Dictionary<string, double>(names.Count, StringComparer.Ordinal);
+        for (var i = 0; i < names.Count; i++)
+        {
+            report.Add(names[i], values[i]);
+        }
+
+        return new TrainingObjectiveResult(total.MoveToOuterDisposeScope(), report);
+    }
+
+    private static string Unique(List<string> taken, string name)
+    {
+        var candidate = name;
+        for (var n = 2; taken.Contains(candidate, StringComparer.Ordinal); n++)
+        {
+            candidate = $"{name}#{n}";
+        }
+
+        return candidate;
+    }
+}

@@ -1,0 +1,63 @@
+namespace LightningIr.Regularization.Tests;
+
+public sealed class TrainingObjectiveTests
+{
+    [Fact]
+    public void Sums_weighted_parts_and_reports_each_by_name()
+    {
+        using var scope = NewDisposeScope();
+        var query = tensor(new double[] { 3, 4 }, [1, 2]).requires_grad_();
+        var doc = tensor(new double[] { 1, 0, 0, 2 }, [2, 2]);
+        var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
+        var ranking = tensor(0.5, ScalarType.Float64);
+        var objective = new TrainingObjective()
+            .Add(new L1Regularization(1, 2))
+            .Add(new L2Regularization(1, 0), weight: 0.5)
+            .Add(new L1Regularization(0, 1));
+
+        var result = objective.Compute(ranking, output);
+        result.Loss.backward();
+
+        // L1 = 7 + 2 · 1.5 = 10; L2 = 5; second L1 = 1.5.
+        var c = result.Components;
+        c["RankingLoss"].Should().Be(0.5);
+        c["L1Regularization"].Should().BeApproximately(10, 1e-12);
+        c["L1Regularization/query"].Should().BeApproximately(7, 1e-12);
+        c["L1Regularization/doc"].Should().BeApproximately(3, 1e-12);
+        c["L2Regularization"].Should().BeApproximately(5, 1e-12);
+        c["L1Regularization#2"].Should().BeApproximately(1.5, 1e-12);
+        c["loss"].Should().BeApproximately(0.5 + 10 + 2.5 + 1.5, 1e-12);
+        result.Loss.item<double>().Should().Be(c["loss"]);
+        query.grad.Should().NotBeNull();
+    }
+
+    [Fact]
+    public void Refuses_bad_arguments()
+    {
+        using var scope = NewDisposeScope();
+        var output = new BiEncoderOutput(QueryEmbeddings: new(ones(1, 2)), DocEmbeddings: new(ones(1, 2)));
+        var objective = new TrainingObjective();
+        FluentActions.Invoking(() => objective.Compute(ones(3), output))
+            .Should().Throw<ArgumentException>().WithParameterName("rankingLoss").WithMessage("*0-dimensional*[3]*");
+        FluentActions.Invoking(() => objective.Compute(null!, output)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => objective.Add(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => objective.Add(new L1Regularization(), -1)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => new TrainingObjective(" ")).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Leaves_only_the_objective_alive()
+    {
+        using var query = randn(4, 1, 8, requires_grad: true);
+        using var ranking = tensor(1.0f);
+        var objective = new TrainingObjective().Add(new FlopsRegularization()).Add(new L1Regularization());
+        var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(query));
+        DisposeScopeManager.Statistics.Reset();
+        for (var i = 0; i < 50; i++)
+        {
+            using var result = objective.Compute(ranking, output);
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
+    }
+}
