@@ -1,10 +1,9 @@
 namespace LightningIr.Regularization;
 
-/// <summary>The per-side penalty formulas, shared by the losses and the benchmarks' reference sequences.</summary>
+/// <summary>The per-side penalty formulas the losses share.</summary>
 internal static class Penalties
 {
     private static readonly long[] LastDim = [-1];
-    private static readonly long[] BatchDim = [0];
 
     /// <summary>
     /// <c>mean(‖x‖_ord)</c> over every vector along the last dimension; with a mask, the mean over the
@@ -12,12 +11,12 @@ internal static class Penalties
     /// </summary>
     public static Tensor MeanVectorNorm(Tensor embeddings, double ord, Tensor? scoringMask)
     {
-        var norms = linalg.vector_norm(embeddings, ord, LastDim);
         if (scoringMask is null)
         {
-            return norms.mean();
+            return ord == 1 ? L1PenaltyFunction.apply(embeddings) : L2PenaltyFunction.apply(embeddings);
         }
 
+        var norms = linalg.vector_norm(embeddings, ord, LastDim);
         var realCount = scoringMask.sum().to(norms.dtype).clamp_min(1);
         return where(scoringMask, norms, 0.0).sum().div(realCount);
     }
@@ -29,7 +28,6 @@ internal static class Penalties
     /// </summary>
     public static Tensor Flops(Tensor embeddings, Tensor? scoringMask, int? activeThreshold)
     {
-        var magnitude = embeddings.abs();
         var keep = scoringMask;
         if (activeThreshold is int threshold)
         {
@@ -37,11 +35,7 @@ internal static class Penalties
             keep = keep is null ? active : keep.logical_and(active);
         }
 
-        if (keep is not null)
-        {
-            magnitude = magnitude.mul(keep.unsqueeze(-1));
-        }
-
-        return magnitude.mean(BatchDim).pow(2).sum();
+        // Left-out vectors become zeros; autograd's mul sends them no gradient.
+        return FlopsPenaltyFunction.apply(keep is null ? embeddings : embeddings.mul(keep.unsqueeze(-1)));
     }
 }
