@@ -1,0 +1,32 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace LightningIr.Regularization.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project benchmarks/LightningIr.Regularization.Benchmarks</c> runs the short benchmark job;
+/// <c>-- soak [calls]</c> runs the soak test; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *FLOPS*</c>).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "soak")
+        {
+            return Soak.Run(args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+        }
+
+        // In-process: the benchmarks run in this process, whose TorchSharp native library the build has prepared.
+        var job = Job.Default
+            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithWarmupCount(3)
+            .WithIterationCount(10)
+            .WithLaunchCount(1);
+        var config = DefaultConfig.Instance.AddJob(job.AsDefault()).WithOptions(ConfigOptions.JoinSummary);
+        var filter = args.Length == 0 ? ["--filter", "*"] : args;
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(filter, config);
+        return 0;
+    }
+}
