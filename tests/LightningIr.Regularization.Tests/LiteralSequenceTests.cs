@@ -10,20 +10,6 @@ public sealed class LiteralSequenceTests
     private static readonly long[] LastDim = [-1];
     private static readonly long[] BatchDim = [0];
 
-    public static TheoryData<string, ScalarType> Cases()
-    {
-        var data = new TheoryData<string, ScalarType>();
-        foreach (var name in new[] { "L2", "L1", "FLOPS" })
-        {
-            foreach (var dtype in new[] { ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float64 })
-            {
-                data.Add(name, dtype);
-            }
-        }
-
-        return data;
-    }
-
     private static Tensor Literal(string name, Tensor x) => name switch
     {
         "L2" => x.norm(-1, p: 2).mean(),
@@ -32,7 +18,7 @@ public sealed class LiteralSequenceTests
     };
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(TestLosses.AllWithFloatTypes), MemberType = typeof(TestLosses))]
     public void Value_and_gradient_equal_autograd_of_the_literal_sequence(string name, ScalarType dtype)
     {
         using var scope = NewDisposeScope();

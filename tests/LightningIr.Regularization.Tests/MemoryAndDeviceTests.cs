@@ -3,12 +3,10 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>Native memory: nothing but the result stays alive, and the result belongs to the caller's scope.</summary>
 public sealed class MemoryAndDeviceTests
 {
-    public static TheoryData<string> Losses => ["L2", "L1", "FLOPS"];
-
     private static BiEncoderOutput Output(Tensor query, Tensor doc) => new(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Repeated_forward_and_backward_calls_leak_no_tensor(string name)
     {
         using var query = randn(8, 1, 64, requires_grad: true);
@@ -35,7 +33,7 @@ public sealed class MemoryAndDeviceTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Only_the_result_stays_alive_and_it_joins_the_callers_scope(string name)
     {
         using var query = randn(4, 8, 4);
@@ -71,22 +69,8 @@ public sealed class MemoryAndDeviceTests
         components.Total.IsInvalid.Should().BeTrue();
     }
 
-    public static TheoryData<string, ScalarType> LossesAndTypes()
-    {
-        var data = new TheoryData<string, ScalarType>();
-        foreach (var name in new[] { "L2", "L1", "FLOPS" })
-        {
-            foreach (var dtype in new[] { ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float64 })
-            {
-                data.Add(name, dtype);
-            }
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(LossesAndTypes))]
+    [MemberData(nameof(TestLosses.AllWithFloatTypes), MemberType = typeof(TestLosses))]
     public void Result_has_the_embeddings_dtype_and_device_and_gradients_flow(string name, ScalarType dtype)
     {
         using var scope = NewDisposeScope();

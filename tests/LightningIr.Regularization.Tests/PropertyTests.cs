@@ -7,15 +7,13 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>Invariants of the three losses over random shapes, values and weights (float64).</summary>
 public sealed class PropertyTests
 {
-    private static readonly string[] Names = ["L2", "L1", "FLOPS"];
-
     /// <summary>A random case: a loss, shapes with 1–6 vectors of 1–9 entries, seeded values.</summary>
     public sealed record RandomCase(string Loss, long[] QueryShape, long[] DocShape, int Seed);
 
     public static class Generators
     {
         public static Arbitrary<RandomCase> Cases() => (
-            from loss in Gen.Elements(Names)
+            from loss in Gen.Elements(TestLosses.Names)
             from qBatch in Gen.Choose(1, 6)
             from dBatch in Gen.Choose(1, 6)
             from seq in Gen.Choose(0, 3)

@@ -1,8 +1,30 @@
 namespace LightningIr.Regularization.Tests;
 
-/// <summary>Creates the losses by the names the fixtures use.</summary>
-internal static class TestLosses
+/// <summary>Creates the losses by the names the fixtures use, and the theory data over them.</summary>
+public static class TestLosses
 {
+    public static readonly string[] Names = ["L2", "L1", "FLOPS"];
+
+    public static readonly ScalarType[] FloatTypes = [ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float64];
+
+    /// <summary>Every loss name.</summary>
+    public static TheoryData<string> All => new(Names);
+
+    /// <summary>Every loss with every floating-point dtype.</summary>
+    public static TheoryData<string, ScalarType> AllWithFloatTypes()
+    {
+        var data = new TheoryData<string, ScalarType>();
+        foreach (var name in Names)
+        {
+            foreach (var dtype in FloatTypes)
+            {
+                data.Add(name, dtype);
+            }
+        }
+
+        return data;
+    }
+
     public static RegularizationLossFunction Create(string name, double queryWeight = 1e-4, double docWeight = 1e-4) => name switch
     {
         "L2" => new L2Regularization(queryWeight, docWeight),

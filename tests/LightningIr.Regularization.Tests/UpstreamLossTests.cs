@@ -3,10 +3,8 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>Lightning IR's own test of these losses (tests/test_loss.py::test_regularization_loss_func), ported.</summary>
 public sealed class UpstreamLossTests
 {
-    public static TheoryData<string> Losses => ["L2", "L1", "FLOPS"];
-
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Regularization_loss_is_non_negative_and_requires_grad(string name)
     {
         using var scope = NewDisposeScope();

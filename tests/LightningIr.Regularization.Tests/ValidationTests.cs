@@ -3,12 +3,10 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>Bad input gets a .NET exception that names the problem, never a silent NaN.</summary>
 public sealed class ValidationTests
 {
-    public static TheoryData<string> Losses => ["L2", "L1", "FLOPS"];
-
     private static BiEncoderOutput Output(Tensor query, Tensor doc) => new(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Null_output_throws_ArgumentNullException(string name)
     {
         var act = () => TestLosses.Create(name).ComputeLoss(null!);
@@ -18,7 +16,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Missing_query_embeddings_are_named(string name)
     {
         using var scope = NewDisposeScope();
@@ -27,7 +25,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Missing_doc_embeddings_are_named(string name)
     {
         using var scope = NewDisposeScope();
@@ -36,7 +34,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Integer_embeddings_are_refused(string name)
     {
         using var scope = NewDisposeScope();
@@ -45,7 +43,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Rank_one_embeddings_are_refused(string name)
     {
         using var scope = NewDisposeScope();
@@ -54,7 +52,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Empty_batch_is_refused_instead_of_NaN(string name)
     {
         using var scope = NewDisposeScope();
@@ -63,7 +61,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Empty_sequence_is_refused(string name)
     {
         using var scope = NewDisposeScope();
@@ -72,7 +70,7 @@ public sealed class ValidationTests
     }
 
     [Theory]
-    [MemberData(nameof(Losses))]
+    [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Disposed_embeddings_are_refused(string name)
     {
         var query = ones(2, 4);
