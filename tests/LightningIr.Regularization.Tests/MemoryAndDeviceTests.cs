@@ -84,7 +84,6 @@ public sealed class MemoryAndDeviceTests
         loss.dtype.Should().Be(dtype);
         loss.device_type.Should().Be(DeviceType.CPU);
         loss.requires_grad.Should().BeTrue();
-        weights.grad.Should().NotBeNull();
         weights.grad!.abs().sum().to(ScalarType.Float64).item<double>().Should().BeGreaterThan(0, "the gradient reaches the model's parameters");
     }
 

@@ -28,7 +28,8 @@ public sealed class TrainingObjectiveTests
         c["L1Regularization#2"].Should().BeApproximately(1.5, 1e-12);
         c["loss"].Should().BeApproximately(0.5 + 10 + 2.5 + 1.5, 1e-12);
         result.Loss.item<double>().Should().Be(c["loss"]);
-        query.grad.Should().NotBeNull();
+        // d/dq of 0.5·L2 + L1 (λq = 1) at q = [3, 4]: 0.5·q/‖q‖ + sign(q) = [1.3, 1.4].
+        GoldenParityTests.Values(query.grad!).Should().BeEquivalentTo(new[] { 1.3, 1.4 }, o => o.Using<double>(x => x.Subject.Should().BeApproximately(x.Expectation, 1e-12)).WhenTypeIs<double>());
     }
 
     [Fact]

@@ -17,7 +17,7 @@ namespace LightningIr.Regularization;
 /// caller owns it). No value is copied to the host, so a call never waits for the device.
 /// </para>
 /// <para>
-/// The weights may be changed between steps (for example by a weight schedule); a call reads each once.
+/// The weights may be changed between steps (see <see cref="RegularizationWeightScheduler"/>); a call reads each once.
 /// </para>
 /// </remarks>
 public abstract class RegularizationLossFunction : EmbeddingLossFunction
