@@ -3,8 +3,6 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>Native memory: nothing but the result stays alive, and the result belongs to the caller's scope.</summary>
 public sealed class MemoryAndDeviceTests
 {
-    private static BiEncoderOutput Output(Tensor query, Tensor doc) => new(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
-
     [Theory]
     [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Repeated_forward_and_backward_calls_leak_no_tensor(string name)
@@ -12,7 +10,7 @@ public sealed class MemoryAndDeviceTests
         using var query = randn(8, 1, 64, requires_grad: true);
         using var doc = randn(16, 1, 64, requires_grad: true);
         var loss = TestLosses.Create(name);
-        var output = Output(query, doc);
+        var output = TestLosses.Output(query, doc);
 
         DisposeScopeManager.Statistics.Reset();
         for (var i = 0; i < 500; i++)
@@ -43,7 +41,7 @@ public sealed class MemoryAndDeviceTests
         using (var scope = NewDisposeScope())
         {
             DisposeScopeManager.Statistics.Reset();
-            result = loss.ComputeLoss(Output(query, doc));
+            result = loss.ComputeLoss(TestLosses.Output(query, doc));
             DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(1, "every intermediate is disposed before the call returns");
             result.IsInvalid.Should().BeFalse();
         }
@@ -60,7 +58,7 @@ public sealed class MemoryAndDeviceTests
         using (var scope = NewDisposeScope())
         {
             DisposeScopeManager.Statistics.Reset();
-            components = new FlopsRegularization().ComputeLossComponents(Output(query, doc));
+            components = new FlopsRegularization().ComputeLossComponents(TestLosses.Output(query, doc));
             DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(3);
         }
 
@@ -78,7 +76,7 @@ public sealed class MemoryAndDeviceTests
         var query = matmul(randn(3, 2, 4, dtype: dtype), weights);
         var doc = matmul(randn(5, 2, 4, dtype: dtype), weights).relu();
 
-        var loss = TestLosses.Create(name).ComputeLoss(Output(query, doc));
+        var loss = TestLosses.Create(name).ComputeLoss(TestLosses.Output(query, doc));
         loss.backward();
 
         loss.dtype.Should().Be(dtype);
@@ -91,7 +89,7 @@ public sealed class MemoryAndDeviceTests
     public void Result_does_not_require_grad_for_constant_embeddings()
     {
         using var scope = NewDisposeScope();
-        var loss = new L2Regularization().ComputeLoss(Output(ones(2, 3), ones(2, 3)));
+        var loss = new L2Regularization().ComputeLoss(TestLosses.Output(ones(2, 3), ones(2, 3)));
         loss.requires_grad.Should().BeFalse();
     }
 
@@ -99,7 +97,7 @@ public sealed class MemoryAndDeviceTests
     public void Different_dtypes_on_the_two_sides_promote_like_PyTorch()
     {
         using var scope = NewDisposeScope();
-        var loss = new L1Regularization().ComputeLoss(Output(ones(2, 3, dtype: ScalarType.Float16), ones(2, 3, dtype: ScalarType.Float64)));
+        var loss = new L1Regularization().ComputeLoss(TestLosses.Output(ones(2, 3, dtype: ScalarType.Float16), ones(2, 3, dtype: ScalarType.Float64)));
         loss.dtype.Should().Be(ScalarType.Float64);
     }
 }

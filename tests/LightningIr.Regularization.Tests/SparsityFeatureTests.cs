@@ -3,9 +3,6 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>FLOPS thresholds, scoring masks and sparsity metrics.</summary>
 public sealed class SparsityFeatureTests
 {
-    private static BiEncoderOutput Output(Tensor query, Tensor doc, Tensor? queryMask = null, Tensor? docMask = null)
-        => new(QueryEmbeddings: new(query, queryMask), DocEmbeddings: new(doc, docMask));
-
     [Fact]
     public void Threshold_leaves_sparse_vectors_out_and_gives_them_no_gradient()
     {
@@ -15,7 +12,7 @@ public sealed class SparsityFeatureTests
         var query = zeros(1, 4, dtype: ScalarType.Float64);
         var loss = new FlopsRegularization(0, 1, docThreshold: 1);
 
-        var value = loss.ComputeLoss(Output(query, doc));
+        var value = loss.ComputeLoss(TestLosses.Output(query, doc));
         value.backward();
 
         // The batch mean still divides by 2: Σ (x/2)² over row 1 = 3 · 0.25.
@@ -29,8 +26,8 @@ public sealed class SparsityFeatureTests
     {
         using var scope = NewDisposeScope();
         var x = randn(5, 1, 9).relu();
-        var plain = new FlopsRegularization(1, 1).ComputeLoss(Output(x, x));
-        var withNull = new FlopsRegularization(1, 1, null, null).ComputeLoss(Output(x, x));
+        var plain = new FlopsRegularization(1, 1).ComputeLoss(TestLosses.Output(x, x));
+        var withNull = new FlopsRegularization(1, 1, null, null).ComputeLoss(TestLosses.Output(x, x));
         plain.equal(withNull).item<bool>().Should().BeTrue();
     }
 
@@ -52,8 +49,8 @@ public sealed class SparsityFeatureTests
         var mask = tensor(new[] { true, true, false, true, true, false }, [2, 3]);
         var doc = tensor(new double[] { 1, 0 }, [1, 1, 2]);
 
-        var l2 = new L2Regularization(1, 0) { UseScoringMask = true }.ComputeLoss(Output(query, doc, mask));
-        var l1 = new L1Regularization(1, 0) { UseScoringMask = true }.ComputeLoss(Output(query, doc, mask));
+        var l2 = new L2Regularization(1, 0) { UseScoringMask = true }.ComputeLoss(TestLosses.Output(query, doc, mask));
+        var l1 = new L1Regularization(1, 0) { UseScoringMask = true }.ComputeLoss(TestLosses.Output(query, doc, mask));
 
         l2.item<double>().Should().BeApproximately((5 + 1 + 0 + 5) / 4.0, 1e-15);
         l1.item<double>().Should().BeApproximately((7 + 1 + 0 + 5) / 4.0, 1e-15);
@@ -67,8 +64,8 @@ public sealed class SparsityFeatureTests
         var mask = tensor(new[] { true, false, true, false }, [2, 2]);
         var doc = zeros(1, 2, 2, dtype: ScalarType.Float64);
 
-        var masked = new FlopsRegularization(1, 0) { UseScoringMask = true }.ComputeLoss(Output(query, doc, mask));
-        var unmasked = new FlopsRegularization(1, 0).ComputeLoss(Output(query, doc, mask));
+        var masked = new FlopsRegularization(1, 0) { UseScoringMask = true }.ComputeLoss(TestLosses.Output(query, doc, mask));
+        var unmasked = new FlopsRegularization(1, 0).ComputeLoss(TestLosses.Output(query, doc, mask));
 
         // Position 0: mean(|[1,2]|, |[3,0]|) = [2, 1]; position 1 is all padding → 0.
         masked.item<double>().Should().BeApproximately(4 + 1, 1e-15);
@@ -81,7 +78,7 @@ public sealed class SparsityFeatureTests
         using var scope = NewDisposeScope();
         var query = ones(2, 3, 4, dtype: ScalarType.Float64);
         var mask = zeros(2, 3, dtype: ScalarType.Bool);
-        var value = new L2Regularization(1, 0) { UseScoringMask = true }.ComputeLoss(Output(query, query, mask));
+        var value = new L2Regularization(1, 0) { UseScoringMask = true }.ComputeLoss(TestLosses.Output(query, query, mask));
         value.item<double>().Should().Be(0);
     }
 
@@ -92,9 +89,9 @@ public sealed class SparsityFeatureTests
         var x = ones(2, 3, 4);
         var loss = new L1Regularization { UseScoringMask = true };
 
-        FluentActions.Invoking(() => loss.ComputeLoss(Output(x, x, ones(2, 4, dtype: ScalarType.Bool))))
+        FluentActions.Invoking(() => loss.ComputeLoss(TestLosses.Output(x, x, ones(2, 4, dtype: ScalarType.Bool))))
             .Should().Throw<ArgumentException>().WithMessage("*query scoring mask must have shape [2, 3]*has shape [2, 4]*");
-        FluentActions.Invoking(() => loss.ComputeLoss(Output(x, x, null, ones(2, 3))))
+        FluentActions.Invoking(() => loss.ComputeLoss(TestLosses.Output(x, x, null, ones(2, 3))))
             .Should().Throw<ArgumentException>().WithMessage("*document scoring mask must be a boolean tensor*Float32*");
     }
 

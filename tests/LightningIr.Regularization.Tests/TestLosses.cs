@@ -25,6 +25,10 @@ public static class TestLosses
         return data;
     }
 
+    /// <summary>A bi-encoder output holding both sides, optionally with scoring masks.</summary>
+    public static BiEncoderOutput Output(Tensor query, Tensor doc, Tensor? queryMask = null, Tensor? docMask = null)
+        => new(QueryEmbeddings: new(query, queryMask), DocEmbeddings: new(doc, docMask));
+
     public static RegularizationLossFunction Create(string name, double queryWeight = 1e-4, double docWeight = 1e-4) => name switch
     {
         "L2" => new L2Regularization(queryWeight, docWeight),

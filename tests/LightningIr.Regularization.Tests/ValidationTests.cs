@@ -3,8 +3,6 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>Bad input gets a .NET exception that names the problem, never a silent NaN.</summary>
 public sealed class ValidationTests
 {
-    private static BiEncoderOutput Output(Tensor query, Tensor doc) => new(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
-
     [Theory]
     [MemberData(nameof(TestLosses.All), MemberType = typeof(TestLosses))]
     public void Null_output_throws_ArgumentNullException(string name)
@@ -38,7 +36,7 @@ public sealed class ValidationTests
     public void Integer_embeddings_are_refused(string name)
     {
         using var scope = NewDisposeScope();
-        var act = () => TestLosses.Create(name).ComputeLoss(Output(ones(2, 3, dtype: ScalarType.Int64), ones(2, 3)));
+        var act = () => TestLosses.Create(name).ComputeLoss(TestLosses.Output(ones(2, 3, dtype: ScalarType.Int64), ones(2, 3)));
         act.Should().Throw<ArgumentException>().WithMessage("*query embeddings must be a floating-point tensor*Int64*");
     }
 
@@ -47,7 +45,7 @@ public sealed class ValidationTests
     public void Rank_one_embeddings_are_refused(string name)
     {
         using var scope = NewDisposeScope();
-        var act = () => TestLosses.Create(name).ComputeLoss(Output(ones(2, 3), ones(3)));
+        var act = () => TestLosses.Create(name).ComputeLoss(TestLosses.Output(ones(2, 3), ones(3)));
         act.Should().Throw<ArgumentException>().WithMessage("*document embeddings must have shape [batch, ..., dim]*[3]*");
     }
 
@@ -56,7 +54,7 @@ public sealed class ValidationTests
     public void Empty_batch_is_refused_instead_of_NaN(string name)
     {
         using var scope = NewDisposeScope();
-        var act = () => TestLosses.Create(name).ComputeLoss(Output(ones(0, 4), ones(2, 4)));
+        var act = () => TestLosses.Create(name).ComputeLoss(TestLosses.Output(ones(0, 4), ones(2, 4)));
         act.Should().Throw<ArgumentException>().WithMessage("*query embeddings have an empty batch*[0, 4]*");
     }
 
@@ -65,7 +63,7 @@ public sealed class ValidationTests
     public void Empty_sequence_is_refused(string name)
     {
         using var scope = NewDisposeScope();
-        var act = () => TestLosses.Create(name).ComputeLoss(Output(ones(2, 1, 4), ones(2, 0, 4)));
+        var act = () => TestLosses.Create(name).ComputeLoss(TestLosses.Output(ones(2, 1, 4), ones(2, 0, 4)));
         act.Should().Throw<ArgumentException>().WithMessage("*document embeddings have an empty dimension 1*");
     }
 
@@ -76,7 +74,7 @@ public sealed class ValidationTests
         var query = ones(2, 4);
         query.Dispose();
         using var doc = ones(2, 4);
-        var act = () => TestLosses.Create(name).ComputeLoss(Output(query, doc));
+        var act = () => TestLosses.Create(name).ComputeLoss(TestLosses.Output(query, doc));
         act.Should().Throw<ArgumentException>().WithMessage("*query embeddings tensor has been disposed*");
     }
 
