@@ -32,9 +32,8 @@ public class RegularizationBenchmarks
         torch.set_num_threads(2);
         manual_seed(0);
         (long[] q, long[] d) = Shape == "SPLADE" ? (new long[] { 32, 1, 30522 }, new long[] { 256, 1, 30522 }) : ([4, 8, 4], [4, 8, 4]);
-        // SPLADE activations: log(1 + relu(x)), mostly zeros.
-        query = randn(q).sub(1.5).relu().log1p().requires_grad_();
-        doc = randn(d).sub(1.5).relu().log1p().requires_grad_();
+        query = SpladeLike.Embeddings(q);
+        doc = SpladeLike.Embeddings(d);
         loss = Loss switch
         {
             "L1" => new L1Regularization(),

@@ -14,8 +14,8 @@ public static class Soak
     {
         torch.set_num_threads(2);
         manual_seed(0);
-        using var query = randn(32, 1, 2048).sub(1.5).relu().log1p().requires_grad_();
-        using var doc = randn(64, 1, 2048).sub(1.5).relu().log1p().requires_grad_();
+        using var query = SpladeLike.Embeddings(32, 1, 2048);
+        using var doc = SpladeLike.Embeddings(64, 1, 2048);
         var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
         RegularizationLossFunction[] losses = [new L1Regularization(), new L2Regularization(), new FlopsRegularization()];
 

@@ -14,14 +14,7 @@ public static class Evaluator
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         encoder.eval();
-        var chunks = new List<Tensor>();
-        for (var start = 0; start < data.DocumentCount; start += Chunk)
-        {
-            var count = Math.Min(Chunk, data.DocumentCount - start);
-            var tokens = tensor(data.Documents).narrow(0, start, count);
-            chunks.Add(encoder.call(tokens).squeeze(1));
-        }
-
+        var chunks = tensor(data.Documents).split(Chunk).Select(tokens => encoder.call(tokens).squeeze(1)).ToList();
         var docs = cat(chunks, 0);                                            // [documents, vocab]
         var queries = encoder.call(tensor(data.EvaluationQueries)).squeeze(1); // [queries, vocab]
         var top = queries.matmul(docs.T).topk(10, dim: 1).indexes.data<long>().ToArray();

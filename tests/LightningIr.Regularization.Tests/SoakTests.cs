@@ -16,8 +16,8 @@ public sealed class SoakTests
     [Fact]
     public void Thousands_of_training_calls_leak_no_tensor_and_keep_memory_flat()
     {
-        using var query = randn(32, 1, 2048).sub(1.5).relu().log1p().requires_grad_();
-        using var doc = randn(64, 1, 2048).sub(1.5).relu().log1p().requires_grad_();
+        using var query = SpladeLike(32, 1, 2048);
+        using var doc = SpladeLike(64, 1, 2048);
         var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
         RegularizationLossFunction[] losses = [new L1Regularization(), new L2Regularization(), new FlopsRegularization()];
         void Calls(int count)
@@ -42,6 +42,12 @@ public sealed class SoakTests
 
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
         ((double)(after - warm) / warm).Should().BeLessThan(0.10, $"resident memory went from {warm / 1048576} MiB to {after / 1048576} MiB");
+    }
+
+    private static Tensor SpladeLike(params long[] shape)
+    {
+        using var scope = NewDisposeScope();
+        return randn(shape).sub(1.5).relu().log1p().requires_grad_().MoveToOuterDisposeScope();
     }
 
     private static long Rss()

@@ -150,9 +150,8 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
             }
         }
 
-        var weights = (Query: QueryWeight, Doc: DocWeight);
-        query = ComputePenalty(queryEmbeddings, queryMask, RegularizationSide.Query).mul(weights.Query);
-        doc = ComputePenalty(docEmbeddings, docMask, RegularizationSide.Doc).mul(weights.Doc);
+        query = ComputePenalty(queryEmbeddings, queryMask, RegularizationSide.Query).mul(QueryWeight);
+        doc = ComputePenalty(docEmbeddings, docMask, RegularizationSide.Doc).mul(DocWeight);
         return query.add(doc);
     }
 }

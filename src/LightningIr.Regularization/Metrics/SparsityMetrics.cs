@@ -27,7 +27,7 @@ public static class SparsityMetrics
     /// <exception cref="ArgumentException">The tensor is disposed, of rank &lt; 2, or has an empty dimension.</exception>
     public static double L0(Tensor embeddings)
     {
-        EmbeddingValidation.CheckVectors(embeddings, "metric", nameof(embeddings));
+        EmbeddingValidation.CheckVectors(embeddings, "input", nameof(embeddings));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return embeddings.count_nonzero([-1]).to(ScalarType.Float64).mean().item<double>();
