@@ -37,6 +37,9 @@ namespace LightningIr.Regularization;
 /// </example>
 public class FlopsRegularization : RegularizationLossFunction
 {
+    private Tensor? queryTermWeights;
+    private Tensor? docTermWeights;
+
     /// <summary>Creates the FLOPS regularizer.</summary>
     /// <param name="queryWeight">λq, the weight of the query penalty (Lightning IR's default 1e-4).</param>
     /// <param name="docWeight">λd, the weight of the document penalty (Lightning IR's default 1e-4).</param>
@@ -46,16 +49,25 @@ public class FlopsRegularization : RegularizationLossFunction
     /// <param name="docThreshold">
     /// Document vectors with at most this many non-zero entries are left out of the penalty; <see langword="null"/> (default) keeps all.
     /// </param>
-    /// <exception cref="ArgumentOutOfRangeException">A weight is NaN, infinite or negative, or a threshold is negative.</exception>
+    /// <param name="queryTermWeights">Per-term weights of the query penalty (see <see cref="QueryTermWeights"/>); <see langword="null"/> (default) for none.</param>
+    /// <param name="docTermWeights">Per-term weights of the document penalty (see <see cref="DocTermWeights"/>); <see langword="null"/> (default) for none.</param>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A weight is NaN, infinite or negative, a threshold is negative, or a term weight is negative or not finite.
+    /// </exception>
+    /// <exception cref="ArgumentException">A term weights tensor is disposed or not floating point.</exception>
     public FlopsRegularization(
         double queryWeight = DefaultWeight,
         double docWeight = DefaultWeight,
         int? queryThreshold = null,
-        int? docThreshold = null)
+        int? docThreshold = null,
+        Tensor? queryTermWeights = null,
+        Tensor? docTermWeights = null)
         : base(queryWeight, docWeight)
     {
         QueryThreshold = CheckThreshold(queryThreshold, nameof(queryThreshold));
         DocThreshold = CheckThreshold(docThreshold, nameof(docThreshold));
+        this.queryTermWeights = CheckTermWeights(queryTermWeights, nameof(queryTermWeights));
+        this.docTermWeights = CheckTermWeights(docTermWeights, nameof(docTermWeights));
     }
 
     /// <summary>Query vectors with at most this many non-zero entries are left out; <see langword="null"/> = off.</summary>
@@ -64,9 +76,67 @@ public class FlopsRegularization : RegularizationLossFunction
     /// <summary>Document vectors with at most this many non-zero entries are left out; <see langword="null"/> = off.</summary>
     public int? DocThreshold { get; }
 
+    /// <summary>
+    /// Per-term weights <c>w</c> of the query penalty, which becomes <c>Σⱼ wⱼ · (mean over the batch of |qⱼ|)²</c> (DF-FLOPS,
+    /// Porco et al., SIGIR 2025, arXiv:2505.15070; no Lightning IR counterpart). <see langword="null"/> is plain FLOPS.
+    /// A floating-point tensor of finite values ≥ 0 that broadcasts to the query vectors' shape and lives on their device;
+    /// it is read at each computation and never receives gradient. The loss does not own it: keep it alive while it is set.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensor is disposed or not floating point (the old value is kept).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value is negative or not finite (the old value is kept). Checking reads one value to the host.</exception>
+    public Tensor? QueryTermWeights
+    {
+        get => queryTermWeights;
+        set => queryTermWeights = CheckTermWeights(value, nameof(QueryTermWeights));
+    }
+
+    /// <summary>
+    /// Per-term weights <c>w</c> of the document penalty, which becomes <c>Σⱼ wⱼ · (mean over the batch of |dⱼ|)²</c> (DF-FLOPS,
+    /// Porco et al., SIGIR 2025, arXiv:2505.15070; no Lightning IR counterpart). <see langword="null"/> is plain FLOPS.
+    /// A floating-point tensor of finite values ≥ 0 that broadcasts to the document vectors' shape and lives on their device;
+    /// it is read at each computation and never receives gradient. The loss does not own it: keep it alive while it is set.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensor is disposed or not floating point (the old value is kept).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value is negative or not finite (the old value is kept). Checking reads one value to the host.</exception>
+    public Tensor? DocTermWeights
+    {
+        get => docTermWeights;
+        set => docTermWeights = CheckTermWeights(value, nameof(DocTermWeights));
+    }
+
+    private protected override string StatisticsSettings => $", QueryThreshold={QueryThreshold}, DocThreshold={DocThreshold}";
+
     /// <inheritdoc/>
     protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.Flops(embeddings, scoringMask, side == RegularizationSide.Query ? QueryThreshold : DocThreshold);
+        => Penalties.Flops(embeddings, scoringMask, Threshold(side), TermWeights(side));
+
+    /// <inheritdoc/>
+    protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
+        => Penalties.FlopsStatistics(embeddings, scoringMask, Threshold(side));
+
+    /// <inheritdoc/>
+    protected override Tensor ComputePenaltyShare(
+        Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
+        => Penalties.FlopsShare(embeddings, scoringMask, Threshold(side), TermWeights(side), totalStatistics, totalCount);
+
+    private protected override void CheckSides(Tensor query, Tensor doc, string paramName)
+    {
+        if (queryTermWeights is not null)
+        {
+            Guard.CheckTermWeightsFit(queryTermWeights, query, "query", paramName);
+        }
+
+        if (docTermWeights is not null)
+        {
+            Guard.CheckTermWeightsFit(docTermWeights, doc, "document", paramName);
+        }
+    }
+
+    private int? Threshold(RegularizationSide side) => side == RegularizationSide.Query ? QueryThreshold : DocThreshold;
+
+    private Tensor? TermWeights(RegularizationSide side) => side == RegularizationSide.Query ? queryTermWeights : docTermWeights;
+
+    private static Tensor? CheckTermWeights(Tensor? weights, string paramName) => weights is null ? null : Guard.CheckTermWeights(weights, paramName);
 
     private static int? CheckThreshold(int? threshold, string paramName)
     {

@@ -38,4 +38,13 @@ public class L1Regularization : RegularizationLossFunction
     /// <inheritdoc/>
     protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
         => Penalties.MeanVectorNorm(embeddings, 1, scoringMask);
+
+    /// <inheritdoc/>
+    protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
+        => Penalties.VectorNormStatistics(embeddings, 1, scoringMask);
+
+    /// <inheritdoc/>
+    protected override Tensor ComputePenaltyShare(
+        Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
+        => Penalties.VectorNormShare(embeddings, 1, scoringMask, totalStatistics);
 }

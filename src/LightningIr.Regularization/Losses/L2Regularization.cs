@@ -41,4 +41,13 @@ public class L2Regularization : RegularizationLossFunction
     /// <inheritdoc/>
     protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
         => Penalties.MeanVectorNorm(embeddings, 2, scoringMask);
+
+    /// <inheritdoc/>
+    protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
+        => Penalties.VectorNormStatistics(embeddings, 2, scoringMask);
+
+    /// <inheritdoc/>
+    protected override Tensor ComputePenaltyShare(
+        Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
+        => Penalties.VectorNormShare(embeddings, 2, scoringMask, totalStatistics);
 }

@@ -1,6 +1,6 @@
 namespace LightningIr.Regularization;
 
-/// <summary>The per-side penalty formulas the losses share.</summary>
+/// <summary>The per-side penalty formulas the losses share: whole-batch values, split-batch statistics and shares.</summary>
 internal static class Penalties
 {
     private static readonly long[] LastDim = [-1];
@@ -22,28 +22,91 @@ internal static class Penalties
         return where(scoringMask, norms, 0.0).sum().div(realCount);
     }
 
-    /// <summary>
-    /// <c>Σ (mean over the batch of |x|)²</c>, summed over every remaining position. Vectors that are
-    /// masked out, or have at most <paramref name="activeThreshold"/> non-zero entries, count as zeros;
-    /// the batch mean still divides by the full batch size.
-    /// </summary>
-    public static Tensor Flops(Tensor embeddings, Tensor? scoringMask, int? activeThreshold)
+    /// <summary>The additive statistics of <see cref="MeanVectorNorm"/>: float64 <c>[Σ ‖x‖_ord, number of vectors counted]</c>.</summary>
+    public static Tensor VectorNormStatistics(Tensor embeddings, double ord, Tensor? scoringMask)
     {
-        var keep = scoringMask;
-        if (activeThreshold is int threshold)
+        var normSum = NormSum(embeddings, ord, scoringMask);
+        var count = scoringMask is null
+            ? tensor((double)(embeddings.numel() / embeddings.shape[^1]), ScalarType.Float64, embeddings.device)
+            : scoringMask.sum().to(ScalarType.Float64);
+        return stack([normSum, count]);
+    }
+
+    /// <summary>
+    /// This part's share of <see cref="MeanVectorNorm"/> over the whole batch: the part's norm sum divided by the
+    /// whole batch's vector count (at least 1), in the part's dtype.
+    /// </summary>
+    public static Tensor VectorNormShare(Tensor embeddings, double ord, Tensor? scoringMask, Tensor total)
+        => NormSum(embeddings, ord, scoringMask).div(total[1].clamp_min(1)).to(embeddings.dtype);
+
+    /// <summary>
+    /// <c>Σ w · (mean over the batch of |x|)²</c>, summed over every remaining position (<c>w</c> = 1 when
+    /// <paramref name="termWeights"/> is null). Vectors that are masked out, or have at most
+    /// <paramref name="activeThreshold"/> non-zero entries, count as zeros; the batch mean still divides by
+    /// the full batch size.
+    /// </summary>
+    public static Tensor Flops(Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor? termWeights)
+    {
+        var squaredMeans = BatchMean(Magnitude(embeddings, scoringMask, activeThreshold)).pow(2);
+        return termWeights is null ? squaredMeans.sum() : squaredMeans.mul(termWeights.detach().to(embeddings.dtype)).sum();
+    }
+
+    /// <summary>The additive statistics of <see cref="Flops"/>: the float64 column sums of |x| over the batch, of the kept vectors.</summary>
+    public static Tensor FlopsStatistics(Tensor embeddings, Tensor? scoringMask, int? activeThreshold)
+    {
+        if (Keep(embeddings, scoringMask, activeThreshold) is { } keep)
         {
-            var active = embeddings.count_nonzero(LastDim).gt(threshold);
-            keep = keep is null ? active : keep.logical_and(active);
+            return embeddings.abs().mul(keep.unsqueeze(-1)).sum(BatchDim, type: ScalarType.Float64);
         }
 
-        // Left-out vectors become zeros; autograd's mul sends them no gradient.
+        // Σ_b |x_bj| is the 1-norm over the batch dimension: one read of the embeddings and no |x| buffer.
+        return linalg.vector_norm(embeddings, 1, BatchDim).to(ScalarType.Float64);
+    }
+
+    /// <summary>
+    /// This part's share of <see cref="Flops"/> over the whole batch. With <c>m</c> the whole batch's column means
+    /// (from <paramref name="totalColumnSums"/> and <paramref name="totalRows"/>) and <c>s</c> the part's column sums,
+    /// the share is <c>t = Σ w·m·s / B</c>: the shares add up to <c>Σ w·m²</c>. Its gradient must be twice that of
+    /// <c>t</c> (the derivative of a square), so the share is returned as <c>2t − detach(t)</c>: the value of
+    /// <c>t</c> exactly, the gradient of <c>2t</c>.
+    /// </summary>
+    public static Tensor FlopsShare(
+        Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor? termWeights, Tensor totalColumnSums, long totalRows)
+    {
+        var partMeans = Magnitude(embeddings, scoringMask, activeThreshold).sum(BatchDim).div(totalRows);
+        var coefficient = totalColumnSums.div(totalRows);
+        if (termWeights is not null)
+        {
+            coefficient = coefficient.mul(termWeights.detach().to(ScalarType.Float64));
+        }
+
+        var share = partMeans.mul(coefficient.to(embeddings.dtype)).sum();
+        return share.mul(2).sub(share.detach());
+    }
+
+    /// <summary>|x| with the left-out vectors zeroed; autograd's mul sends those vectors no gradient.</summary>
+    private static Tensor Magnitude(Tensor embeddings, Tensor? scoringMask, int? activeThreshold)
+    {
         var magnitude = embeddings.abs();
-        if (keep is not null)
+        return Keep(embeddings, scoringMask, activeThreshold) is { } keep ? magnitude.mul(keep.unsqueeze(-1)) : magnitude;
+    }
+
+    /// <summary>Which vectors count: those the mask marks real and that have more than the threshold's non-zero entries; null when all do.</summary>
+    private static Tensor? Keep(Tensor embeddings, Tensor? scoringMask, int? activeThreshold)
+    {
+        if (activeThreshold is not int threshold)
         {
-            magnitude = magnitude.mul(keep.unsqueeze(-1));
+            return scoringMask;
         }
 
-        return BatchMean(magnitude).pow(2).sum();
+        var active = embeddings.count_nonzero(LastDim).gt(threshold);
+        return scoringMask is null ? active : scoringMask.logical_and(active);
+    }
+
+    private static Tensor NormSum(Tensor embeddings, double ord, Tensor? scoringMask)
+    {
+        var norms = linalg.vector_norm(embeddings, ord, LastDim).to(ScalarType.Float64);
+        return (scoringMask is null ? norms : where(scoringMask, norms, 0.0)).sum();
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public static class SparsityMetrics
     /// <exception cref="ArgumentException">The tensor is disposed, of rank &lt; 2, or has an empty dimension.</exception>
     public static double L0(Tensor embeddings)
     {
-        EmbeddingValidation.CheckVectors(embeddings, "input", nameof(embeddings));
+        Guard.CheckVectors(embeddings, "input", nameof(embeddings));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return embeddings.count_nonzero([-1]).to(ScalarType.Float64).mean().item<double>();
@@ -53,8 +53,8 @@ public static class SparsityMetrics
     /// </exception>
     public static double Flops(Tensor queryEmbeddings, Tensor docEmbeddings)
     {
-        EmbeddingValidation.CheckVectors(queryEmbeddings, "query", nameof(queryEmbeddings));
-        EmbeddingValidation.CheckVectors(docEmbeddings, "document", nameof(docEmbeddings));
+        Guard.CheckVectors(queryEmbeddings, "query", nameof(queryEmbeddings));
+        Guard.CheckVectors(docEmbeddings, "document", nameof(docEmbeddings));
         var dim = queryEmbeddings.shape[^1];
         if (docEmbeddings.shape[^1] != dim)
         {
@@ -62,11 +62,7 @@ public static class SparsityMetrics
                 $"Query and document vectors must have the same length, but have {dim} and {docEmbeddings.shape[^1]}.", nameof(docEmbeddings));
         }
 
-        if (!EmbeddingValidation.SameDevice(queryEmbeddings, docEmbeddings))
-        {
-            throw new ArgumentException(
-                $"The query embeddings are on {queryEmbeddings.device} but the document embeddings on {docEmbeddings.device}.", nameof(docEmbeddings));
-        }
+        Guard.CheckSameDevice(queryEmbeddings, "query embeddings", docEmbeddings, "document embeddings", nameof(docEmbeddings));
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -41,7 +41,7 @@ public sealed class TrainingObjective
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(rankingLossName);
         RankingLossName = rankingLossName;
-        RankingWeight = EmbeddingValidation.CheckWeight(rankingWeight, nameof(rankingWeight));
+        RankingWeight = Guard.CheckWeight(rankingWeight, nameof(rankingWeight));
     }
 
     /// <summary>The key the ranking loss is reported under.</summary>
@@ -62,7 +62,7 @@ public sealed class TrainingObjective
     public TrainingObjective Add(RegularizationLossFunction regularizer, double weight = 1.0)
     {
         ArgumentNullException.ThrowIfNull(regularizer);
-        regularizers.Add((regularizer, EmbeddingValidation.CheckWeight(weight, nameof(weight))));
+        regularizers.Add((regularizer, Guard.CheckWeight(weight, nameof(weight))));
         return this;
     }
 
@@ -74,7 +74,51 @@ public sealed class TrainingObjective
     /// <exception cref="ArgumentException">
     /// <paramref name="rankingLoss"/> is not a 0-dimensional floating-point tensor, or a regularizer refuses the output.
     /// </exception>
-    public TrainingObjectiveResult Compute(Tensor rankingLoss, BiEncoderOutput output)
+    public TrainingObjectiveResult Compute(Tensor rankingLoss, BiEncoderOutput output) => ComputeCore(rankingLoss, output, null);
+
+    /// <summary>
+    /// Collects every regularizer's split-batch statistics of one part of a batch
+    /// (<see cref="RegularizationLossFunction.CollectStatistics"/>), for <see cref="Compute(Tensor, BiEncoderOutput, TrainingObjectiveStatistics)"/>.
+    /// </summary>
+    /// <param name="output">The bi-encoder output of one part.</param>
+    /// <returns>The statistics, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="output"/> is null.</exception>
+    /// <exception cref="ArgumentException">A regularizer refuses the output.</exception>
+    /// <exception cref="NotSupportedException">A regularizer does not support split batches.</exception>
+    public TrainingObjectiveStatistics CollectStatistics(BiEncoderOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var scope = NewDisposeScope();
+        var statistics = new TrainingObjectiveStatistics(regularizers.Select(r => r.Loss.CollectStatistics(output)).ToList());
+        return statistics.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Computes one part's share of the objective of a split batch: <paramref name="rankingLoss"/> (the part's share of the
+    /// ranking loss, which the caller scales) plus each regularizer's exact share
+    /// (<see cref="RegularizationLossFunction.ComputeLoss(BiEncoderOutput, RegularizationStatistics)"/>). The reported parts are
+    /// this part's shares; summed over the parts they give the whole batch's.
+    /// </summary>
+    /// <param name="rankingLoss">This part's share of the ranking loss, a 0-dimensional floating-point tensor.</param>
+    /// <param name="part">The bi-encoder output of this part.</param>
+    /// <param name="total">The statistics of the whole batch, collected by this objective.</param>
+    /// <returns>The part's objective tensor, in the caller's dispose scope, and every part as a number.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="Compute(Tensor, BiEncoderOutput)"/>, or <paramref name="total"/> does not match the objective or the part.</exception>
+    public TrainingObjectiveResult Compute(Tensor rankingLoss, BiEncoderOutput part, TrainingObjectiveStatistics total)
+    {
+        ArgumentNullException.ThrowIfNull(total);
+        if (total.Regularizers.Count != regularizers.Count)
+        {
+            throw new ArgumentException(
+                $"The statistics hold {total.Regularizers.Count} regularizers but the objective has {regularizers.Count}: collect them with this objective.",
+                nameof(total));
+        }
+
+        return ComputeCore(rankingLoss, part, total);
+    }
+
+    private TrainingObjectiveResult ComputeCore(Tensor rankingLoss, BiEncoderOutput output, TrainingObjectiveStatistics? total)
     {
         ArgumentNullException.ThrowIfNull(rankingLoss);
         ArgumentNullException.ThrowIfNull(output);
@@ -82,25 +126,28 @@ public sealed class TrainingObjective
         {
             throw new ArgumentException(
                 "The ranking loss must be a live 0-dimensional floating-point tensor (a reduced loss), "
-                + (rankingLoss.IsInvalid ? "but it has been disposed." : $"but has shape {EmbeddingValidation.Format(rankingLoss.shape)} and dtype {rankingLoss.dtype}."),
+                + (rankingLoss.IsInvalid ? "but it has been disposed." : $"but has shape {Guard.Format(rankingLoss.shape)} and dtype {rankingLoss.dtype}."),
                 nameof(rankingLoss));
         }
 
         using var scope = NewDisposeScope();
         var names = new List<string> { RankingLossName };
         var parts = new List<Tensor> { rankingLoss };
-        var total = rankingLoss.mul(RankingWeight);
-        foreach (var (regularizer, weight) in regularizers)
+        var objective = rankingLoss.mul(RankingWeight);
+        for (var i = 0; i < regularizers.Count; i++)
         {
+            var (regularizer, weight) = regularizers[i];
             var name = Unique(names, regularizer.Name);
-            var components = regularizer.ComputeLossComponents(output);
+            var components = total is null
+                ? regularizer.ComputeLossComponents(output)
+                : regularizer.ComputeLossComponents(output, total.Regularizers[i]);
             names.AddRange([name, name + "/query", name + "/doc"]);
             parts.AddRange([components.Total, components.Query, components.Doc]);
-            total = total.add(components.Total.mul(weight));
+            objective = objective.add(components.Total.mul(weight));
         }
 
         names.Add("loss");
-        parts.Add(total);
+        parts.Add(objective);
         var values = stack(parts.Select(p => p.detach().to(ScalarType.Float64))).cpu().data<double>().ToArray();
         var report = new Dictionary<string, double>(names.Count, StringComparer.Ordinal);
         for (var i = 0; i < names.Count; i++)
@@ -108,7 +155,7 @@ public sealed class TrainingObjective
             report.Add(names[i], values[i]);
         }
 
-        return new TrainingObjectiveResult(total.MoveToOuterDisposeScope(), report);
+        return new TrainingObjectiveResult(objective.MoveToOuterDisposeScope(), report);
     }
 
     private static string Unique(List<string> taken, string name)

@@ -1,0 +1,128 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// The split-batch statistics of every regularizer of a <see cref="TrainingObjective"/>, in the order they were
+/// added: summed over parts, or all-reduced across processes in one call.
+/// </summary>
+/// <remarks>No Lightning IR counterpart; see <see cref="RegularizationStatistics"/>.</remarks>
+public sealed class TrainingObjectiveStatistics : IDisposable
+{
+    internal TrainingObjectiveStatistics(IReadOnlyList<RegularizationStatistics> regularizers) => Regularizers = regularizers;
+
+    /// <summary>One entry per regularizer of the objective, in the order they were added.</summary>
+    public IReadOnlyList<RegularizationStatistics> Regularizers { get; }
+
+    /// <summary>The number of float64 values <see cref="AllReduce"/> hands to its delegate.</summary>
+    public long Length => Regularizers.Sum(r => r.Length);
+
+    /// <summary>Sums parts of one batch.</summary>
+    /// <param name="parts">Statistics collected by the same objective from parts of one batch.</param>
+    /// <returns>New statistics in the caller's dispose scope; the parts are left unchanged.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="parts"/> or one of its items is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="parts"/> is empty, or two parts do not match.</exception>
+    public static TrainingObjectiveStatistics Sum(IEnumerable<TrainingObjectiveStatistics> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var list = parts.ToList();
+        if (list.Count == 0)
+        {
+            throw new ArgumentException("There are no statistics to sum: pass at least one part.", nameof(parts));
+        }
+
+        foreach (var part in list)
+        {
+            ArgumentNullException.ThrowIfNull(part, nameof(parts));
+            CheckCount(list[0], part, nameof(parts));
+        }
+
+        using var scope = NewDisposeScope();
+        var sums = new List<RegularizationStatistics>(list[0].Regularizers.Count);
+        for (var i = 0; i < list[0].Regularizers.Count; i++)
+        {
+            sums.Add(RegularizationStatistics.Sum(list.Select(p => p.Regularizers[i])));
+        }
+
+        return new TrainingObjectiveStatistics(sums).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Adds the statistics of another part of the same batch.</summary>
+    /// <param name="other">Statistics collected by the same objective.</param>
+    /// <returns>New statistics in the caller's dispose scope; both operands are left unchanged.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
+    /// <exception cref="ArgumentException">The two do not match.</exception>
+    public TrainingObjectiveStatistics Add(TrainingObjectiveStatistics other) => Sum([this, other]);
+
+    /// <summary>
+    /// Sums the statistics across processes with one call of <paramref name="allReduceSum"/>, handing it one 1-D float64
+    /// tensor of <see cref="Length"/> values, as <see cref="RegularizationStatistics.AllReduce"/> does for one regularizer.
+    /// </summary>
+    /// <param name="allReduceSum">An all-reduce with the sum operation.</param>
+    /// <returns>New statistics in the caller's dispose scope; these are left unchanged.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="allReduceSum"/> is null or returns null.</exception>
+    /// <exception cref="ArgumentException">The returned tensor is not float64 of the same shape, or its counts are not whole numbers at least these counts.</exception>
+    public TrainingObjectiveStatistics AllReduce(Func<Tensor, Tensor> allReduceSum)
+    {
+        ArgumentNullException.ThrowIfNull(allReduceSum);
+        using var scope = NewDisposeScope();
+        var packed = cat(Regularizers.Select(r => r.Pack()).ToList());
+        var reduced = allReduceSum(packed) ?? throw new ArgumentNullException(nameof(allReduceSum), "The all-reduce delegate returned null.");
+        if (reduced.IsInvalid || reduced.dim() != 1 || reduced.shape[0] != Length)
+        {
+            throw new ArgumentException(
+                $"The all-reduce must return a 1-D float64 tensor of {Length} values, like the one it was given.", nameof(allReduceSum));
+        }
+
+        var results = new List<RegularizationStatistics>(Regularizers.Count);
+        long offset = 0;
+        foreach (var regularizer in Regularizers)
+        {
+            results.Add(regularizer.FromPacked(reduced.narrow(0, offset, regularizer.Length), nameof(allReduceSum)));
+            offset += regularizer.Length;
+        }
+
+        return new TrainingObjectiveStatistics(results).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Moves every tensor to the dispose scope that encloses the current one.</summary>
+    /// <returns>This instance.</returns>
+    public TrainingObjectiveStatistics MoveToOuterDisposeScope()
+    {
+        foreach (var regularizer in Regularizers)
+        {
+            regularizer.MoveToOuterDisposeScope();
+        }
+
+        return this;
+    }
+
+    /// <summary>Takes every tensor out of every dispose scope: the caller then disposes this instance.</summary>
+    /// <returns>This instance.</returns>
+    public TrainingObjectiveStatistics DetachFromDisposeScope()
+    {
+        foreach (var regularizer in Regularizers)
+        {
+            regularizer.DetachFromDisposeScope();
+        }
+
+        return this;
+    }
+
+    /// <summary>Disposes every regularizer's statistics.</summary>
+    public void Dispose()
+    {
+        foreach (var regularizer in Regularizers)
+        {
+            regularizer.Dispose();
+        }
+    }
+
+    internal static void CheckCount(TrainingObjectiveStatistics a, TrainingObjectiveStatistics b, string paramName)
+    {
+        if (a.Regularizers.Count != b.Regularizers.Count)
+        {
+            throw new ArgumentException(
+                $"Statistics do not match: one holds {a.Regularizers.Count} regularizers and the other {b.Regularizers.Count}. Collect every part with the same objective.",
+                paramName);
+        }
+    }
+}
