@@ -13,6 +13,8 @@ internal static class Fixtures
 
     public static IReadOnlyList<MetricCase> Metrics => File.Value.Metrics;
 
+    public static IReadOnlyList<DocumentFrequencyWeightCase> DocumentFrequencyWeights => File.Value.DocumentFrequencyWeights;
+
     public static LossCase Loss(string name) => Losses.Single(c => c.Name == name);
 
     public static MetricCase Metric(string name) => Metrics.Single(c => c.Name == name);
@@ -35,7 +37,14 @@ internal static class Fixtures
     }
 }
 
-internal sealed record FixtureFile(string Torch, IReadOnlyList<LossCase> Losses, IReadOnlyList<MetricCase> Metrics);
+internal sealed record FixtureFile(
+    string Torch, IReadOnlyList<LossCase> Losses, IReadOnlyList<MetricCase> Metrics, IReadOnlyList<DocumentFrequencyWeightCase> DocumentFrequencyWeights);
+
+/// <summary>DF-FLOPS's activation at chosen fractions, computed by PyTorch in float64.</summary>
+internal sealed record DocumentFrequencyWeightCase(double Alpha, double Beta, double[] Fractions, double[] Expected)
+{
+    public override string ToString() => $"α={Alpha}, β={Beta}";
+}
 
 internal sealed record TensorRecord(long[] Shape, double[] Values)
 {
@@ -62,13 +71,28 @@ internal sealed record LossCase(
     double[] ExpectedQueryGrad,
     double[] ExpectedDocGrad,
     [property: JsonPropertyName("queryThreshold")] int? QueryThreshold = null,
-    [property: JsonPropertyName("docThreshold")] int? DocThreshold = null)
+    [property: JsonPropertyName("docThreshold")] int? DocThreshold = null,
+    TensorRecord? QueryTermWeights = null,
+    TensorRecord? DocTermWeights = null,
+    TensorRecord? QueryMask = null,
+    TensorRecord? DocMask = null)
 {
     public ScalarType ScalarType => Fixtures.DType(Dtype);
 
-    public RegularizationLossFunction CreateLoss() => Loss == "FLOPS"
-        ? new FlopsRegularization(QueryWeight, DocWeight, QueryThreshold, DocThreshold)
-        : TestLosses.Create(Loss, QueryWeight, DocWeight);
+    /// <summary>The loss with the case's settings; term weights are created in the caller's dispose scope.</summary>
+    public RegularizationLossFunction CreateLoss()
+    {
+        var loss = Loss == "FLOPS"
+            ? new FlopsRegularization(
+                QueryWeight, DocWeight, QueryThreshold, DocThreshold, QueryTermWeights?.ToTensor(ScalarType), DocTermWeights?.ToTensor(ScalarType))
+            : TestLosses.Create(Loss, QueryWeight, DocWeight);
+        loss.UseScoringMask = QueryMask is not null || DocMask is not null;
+        return loss;
+    }
+
+    /// <summary>The case's output around the given embeddings, with its scoring masks if it has them.</summary>
+    public BiEncoderOutput Output(Tensor query, Tensor doc)
+        => TestLosses.Output(query, doc, QueryMask?.ToTensor(ScalarType.Float64).gt(0), DocMask?.ToTensor(ScalarType.Float64).gt(0));
 
     public override string ToString() => Name;
 }

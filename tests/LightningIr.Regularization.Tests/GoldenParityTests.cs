@@ -13,7 +13,7 @@ public sealed class GoldenParityTests
         using var scope = NewDisposeScope();
         var query = c.Query.ToTensor(c.ScalarType, requiresGrad: true);
         var doc = c.Doc.ToTensor(c.ScalarType, requiresGrad: true);
-        var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
+        var output = c.Output(query, doc);
 
         var loss = c.CreateLoss().ComputeLoss(output);
         loss.backward();
@@ -31,8 +31,7 @@ public sealed class GoldenParityTests
     {
         var c = Fixtures.Loss(name);
         using var scope = NewDisposeScope();
-        var output = new BiEncoderOutput(
-            QueryEmbeddings: new(c.Query.ToTensor(c.ScalarType)), DocEmbeddings: new(c.Doc.ToTensor(c.ScalarType)));
+        var output = c.Output(c.Query.ToTensor(c.ScalarType), c.Doc.ToTensor(c.ScalarType));
         var lossFunction = c.CreateLoss();
 
         var components = lossFunction.ComputeLossComponents(output);
@@ -42,6 +41,42 @@ public sealed class GoldenParityTests
         Tolerance.AssertClose(components.Doc.to(ScalarType.Float64).item<double>(), c.ExpectedDocPart, c.ScalarType, "document part");
         components.Total.equal(loss).item<bool>().Should().BeTrue("Total is exactly what ComputeLoss returns");
         components.Total.equal(components.Query + components.Doc).item<bool>().Should().BeTrue();
+    }
+
+    public static TheoryData<string> SplittableCases
+        => new(Fixtures.Losses.Where(c => c.Query.Shape[0] > 1 && c.Doc.Shape[0] > 1).Select(c => c.Name));
+
+    [Theory]
+    [MemberData(nameof(SplittableCases))]
+    public void Split_batch_shares_add_up_to_PyTorchs_whole_batch_loss_and_gradients(string name)
+    {
+        var c = Fixtures.Loss(name);
+        using var scope = NewDisposeScope();
+        var query = c.Query.ToTensor(c.ScalarType, requiresGrad: true);
+        var doc = c.Doc.ToTensor(c.ScalarType, requiresGrad: true);
+        var whole = c.Output(query, doc);
+        var loss = c.CreateLoss();
+        // Two uneven parts: the first row of each side, then the rest.
+        var parts = new[] { (0L, 1L, 0L, 1L), (1L, query.shape[0] - 1, 1L, doc.shape[0] - 1) }
+            .Select(p => whole with
+            {
+                QueryEmbeddings = new(query.narrow(0, p.Item1, p.Item2), whole.QueryEmbeddings!.ScoringMask?.narrow(0, p.Item1, p.Item2)),
+                DocEmbeddings = new(doc.narrow(0, p.Item3, p.Item4), whole.DocEmbeddings!.ScoringMask?.narrow(0, p.Item3, p.Item4)),
+            })
+            .ToList();
+
+        var total = RegularizationStatistics.Sum(parts.Select(loss.CollectStatistics));
+        var value = 0.0;
+        foreach (var part in parts)
+        {
+            var share = loss.ComputeLoss(part, total);
+            share.backward();
+            value += share.to(ScalarType.Float64).item<double>();
+        }
+
+        Tolerance.AssertClose(value, c.ExpectedLoss, c.ScalarType, "sum of shares");
+        Tolerance.AssertClose(Values(query.grad!), c.ExpectedQueryGrad, c.ScalarType, "query gradient");
+        Tolerance.AssertClose(Values(doc.grad!), c.ExpectedDocGrad, c.ScalarType, "document gradient");
     }
 
     [Fact]

@@ -14,6 +14,7 @@ rebuilds bit-identical inputs. CI never runs this script: it reads the committed
 """
 
 import json
+import math
 import os
 
 import torch
@@ -37,12 +38,28 @@ def l1(q, d, wq, wd):
     return wq * q.norm(p=1, dim=-1).mean() + wd * d.norm(p=1, dim=-1).mean()
 
 
-def flops_side(x, threshold=None):
+def flops_side(x, threshold=None, weights=None, mask=None):
     x = torch.abs(x)
+    keep = None
+    if mask is not None:
+        keep = mask.unsqueeze(-1)
     if threshold is not None:
-        l0 = (x != 0).sum(dim=-1, keepdim=True)
-        x = x * (l0 > threshold).to(x.dtype)
-    return torch.sum(torch.mean(x, dim=0) ** 2)
+        active = (x != 0).sum(dim=-1, keepdim=True) > threshold
+        keep = active if keep is None else keep & active
+    if keep is not None:
+        x = x * keep.to(x.dtype)
+    squared_means = torch.mean(x, dim=0) ** 2
+    if weights is not None:
+        # DF-FLOPS (Porco et al., SIGIR 2025): the term weight sits outside the square
+        squared_means = squared_means * weights.to(x.dtype)
+    return torch.sum(squared_means)
+
+
+def df_activation(x, alpha, beta):
+    """DF-FLOPS's activ(x; alpha, beta) = 1 / (1 + (x^(log_alpha 2) - 1)^beta), with the edges 0 -> 0 and 1 -> 1."""
+    x = x.to(torch.float64)
+    interior = 1.0 / (1.0 + (x ** (math.log(2) / math.log(alpha)) - 1.0) ** beta)
+    return torch.where(x == 0, torch.zeros_like(x), torch.where(x == 1, torch.ones_like(x), interior))
 
 
 def flops(q, d, wq, wd, tq=None, td=None):
@@ -139,6 +156,73 @@ def loss_cases():
     return cases
 
 
+def weighted_cases():
+    """FLOPS with per-term weights, alone and with thresholds and scoring masks."""
+    cases = []
+    seed = 3000
+    for name, qs, ds, wshape, dtype, tq, td, masked in [
+        ("weighted-2d", (6, 40), (10, 40), (40,), "float32", None, None, False),
+        ("weighted-splade", (6, 1, 48), (12, 1, 48), (48,), "float32", None, None, False),
+        ("weighted-3d-float64", (4, 3, 20), (6, 3, 20), (20,), "float64", None, None, False),
+        ("weighted-per-position", (4, 3, 20), (6, 3, 20), (3, 20), "float64", None, None, False),
+        ("weighted-threshold", (6, 1, 32), (10, 1, 32), (32,), "float32", 4, 6, False),
+        ("weighted-mask-threshold", (5, 4, 24), (7, 4, 24), (24,), "float64", 3, 5, True),
+        ("weighted-mask", (5, 4, 24), (7, 4, 24), (24,), "float32", None, None, True),
+    ]:
+        seed += 1
+        gen = torch.Generator().manual_seed(seed)
+        q = make(qs, dtype, "splade", gen).requires_grad_()
+        d = make(ds, dtype, "splade", gen).requires_grad_()
+        # weights from the DF activation of random fractions, with exact 0 and 1 among them
+        fractions = torch.rand(*wshape, generator=gen, dtype=torch.float64)
+        fractions.view(-1)[0] = 0.0
+        fractions.view(-1)[1] = 1.0
+        wq = df_activation(fractions, 0.3, 2.0).to(DTYPES[dtype])
+        wd = df_activation(fractions.flip(-1), 0.1, 5.0).to(DTYPES[dtype])
+        qmask = dmask = None
+        if masked:
+            qmask = torch.rand(*qs[:-1], generator=gen) > 0.3
+            dmask = torch.rand(*ds[:-1], generator=gen) > 0.3
+        lq, ld = 0.7, 0.4
+        qpart = lq * flops_side(q, tq, wq, qmask)
+        dpart = ld * flops_side(d, td, wd, dmask)
+        total = qpart + dpart
+        total.backward()
+        case = {
+            "name": f"FLOPS/{name}",
+            "loss": "FLOPS",
+            "dtype": dtype,
+            "queryWeight": lq,
+            "docWeight": ld,
+            "query": tensor_record(q),
+            "doc": tensor_record(d),
+            "expectedLoss": float(total.detach().to(torch.float64)),
+            "expectedQueryPart": float(qpart.detach().to(torch.float64)),
+            "expectedDocPart": float(dpart.detach().to(torch.float64)),
+            "expectedQueryGrad": values(q.grad),
+            "expectedDocGrad": values(d.grad),
+            "queryTermWeights": tensor_record(wq),
+            "docTermWeights": tensor_record(wd),
+        }
+        if tq is not None or td is not None:
+            case["queryThreshold"] = tq
+            case["docThreshold"] = td
+        if masked:
+            case["queryMask"] = tensor_record(qmask)
+            case["docMask"] = tensor_record(dmask)
+        cases.append(case)
+    return cases
+
+
+def df_weight_cases():
+    """DF-FLOPS's activation at chosen fractions, including the edges and x = alpha."""
+    cases = []
+    for alpha, beta in [(0.1, 1.0), (0.3, 2.0), (0.5, 0.5), (0.01, 10.0), (0.9, 3.0)]:
+        x = torch.tensor([0.0, 1e-12, 1e-4, 0.01, alpha / 2, alpha, (1 + alpha) / 2, 0.5, 0.99, 1 - 1e-12, 1.0], dtype=torch.float64)
+        cases.append({"alpha": alpha, "beta": beta, "fractions": values(x), "expected": values(df_activation(x, alpha, beta))})
+    return cases
+
+
 # --- metrics ----------------------------------------------------------------------------------
 
 def metric_cases():
@@ -178,7 +262,8 @@ def main():
     fixtures = {
         "generator": "tests/LightningIr.Regularization.Tests/reference/generate_fixtures.py",
         "torch": torch.__version__,
-        "losses": loss_cases(),
+        "losses": loss_cases() + weighted_cases(),
+        "documentFrequencyWeights": df_weight_cases(),
         "metrics": metric_cases(),
     }
     path = os.path.join(HERE, "fixtures.json")
