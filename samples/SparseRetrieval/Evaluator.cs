@@ -2,6 +2,8 @@ using LightningIr.Regularization;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using SampleSupport;
+
 namespace SparseRetrieval;
 
 /// <summary>Ranks the whole collection for the held-out queries and measures sparsity.</summary>
@@ -9,15 +11,15 @@ public static class Evaluator
 {
     private const int Chunk = 250;
 
-    public static Evaluation Evaluate(string run, int step, SparseEncoder encoder, SyntheticCorpus data, double trainingLoss, double regularizerWeight)
+    public static Evaluation Evaluate(string run, int step, SparseEncoder encoder, SyntheticCorpus data, Device device, double trainingLoss, double regularizerWeight)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         encoder.eval();
-        var chunks = tensor(data.Documents).split(Chunk).Select(tokens => encoder.call(tokens).squeeze(1)).ToList();
+        var chunks = tensor(data.Documents, device: device).split(Chunk).Select(tokens => encoder.call(tokens).squeeze(1)).ToList();
         var docs = cat(chunks, 0);                                            // [documents, vocab]
-        var queries = encoder.call(tensor(data.EvaluationQueries)).squeeze(1); // [queries, vocab]
-        var top = queries.matmul(docs.T).topk(10, dim: 1).indexes.data<long>().ToArray();
+        var queries = encoder.call(tensor(data.EvaluationQueries, device: device)).squeeze(1); // [queries, vocab]
+        var top = queries.matmul(docs.T).topk(10, dim: 1).indexes.cpu().data<long>().ToArray();
         var reciprocalRanks = 0.0;
         for (var q = 0; q < data.EvaluationTargets.Length; q++)
         {

@@ -3,6 +3,8 @@ using System.Globalization;
 using LightningIr.Regularization;
 using Spectre.Console;
 
+using SampleSupport;
+
 namespace SparseRetrieval;
 
 /// <summary>
@@ -21,6 +23,11 @@ public static class Program
         var seed = new Option<int>("--seed") { Description = "Seed of the collection, the initial weights and the batches.", DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--output") { Description = "Folder for evaluations.csv and sparsity.png.", DefaultValueFactory = _ => Path.Combine("out", "sparse-retrieval") };
         var evaluateEvery = new Option<int>("--eval-every") { Description = "Steps between evaluations.", DefaultValueFactory = _ => 50 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Queries (and their documents) per training batch.", DefaultValueFactory = _ => 32 };
+        var microBatch = new Option<int?>("--micro-batch") { Description = "Process each batch in micro-batches of this size (gradient accumulation); default: the whole batch at once." };
+        var split = new Option<RegularizationSplit>("--split") { Description = "With micro-batches: Exact (each adds its exact share of the batch's FLOPS) or PerPart (each regularizes itself, as other frameworks do).", DefaultValueFactory = _ => RegularizationSplit.Exact };
+        var threads = new Option<int>("--threads") { Description = "TorchSharp's CPU threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var device = new Option<string>("--device") { Description = "Device to train on: cpu, or cuda when a CUDA backend and GPU are present.", DefaultValueFactory = _ => "cpu" };
 
         steps.Validators.Add(r => Check(r.GetValueOrDefault<int>() > 0, r, "--steps must be a positive number of steps."));
         queryWeight.Validators.Add(r => Check(IsWeight(r.GetValueOrDefault<double>()), r, "--query-weight must be a finite number ≥ 0."));
@@ -28,11 +35,25 @@ public static class Program
         warmup.Validators.Add(r => Check(r.GetValueOrDefault<double>() is >= 0 and <= 1, r, "--warmup must be a fraction between 0 and 1."));
         evaluateEvery.Validators.Add(r => Check(r.GetValueOrDefault<int>() > 0, r, "--eval-every must be a positive number of steps."));
         output.Validators.Add(r => Check(!string.IsNullOrWhiteSpace(r.GetValueOrDefault<string>()), r, "--output must name a folder."));
+        batchSize.Validators.Add(r => Check(r.GetValueOrDefault<int>() is >= 2 and <= 1000, r, "--batch-size must be between 2 and 1000 (the in-batch negatives need at least 2)."));
+        microBatch.Validators.Add(r => Check(r.GetValueOrDefault<int?>() is null or > 0, r, "--micro-batch must be a positive number of rows."));
+        threads.Validators.Add(r => Check(r.GetValueOrDefault<int>() > 0, r, "--threads must be at least 1."));
+        device.Validators.Add(r => Check(
+            r.GetValueOrDefault<string>() is "cpu" || (r.GetValueOrDefault<string>() is "cuda" && TorchSharp.torch.cuda.is_available()),
+            r,
+            "--device must be cpu, or cuda on a machine with a GPU and TorchSharp's CUDA backend (this one has none)."));
 
         var root = new RootCommand("Trains a SPLADE-style sparse retriever with and without FLOPS regularization (LightningIr.Regularization sample).")
         {
-            steps, queryWeight, docWeight, warmup, seed, output, evaluateEvery,
+            steps, queryWeight, docWeight, warmup, seed, output, evaluateEvery, batchSize, microBatch, split, threads, device,
         };
+        root.Validators.Add(r =>
+        {
+            if (r.GetValue(microBatch) is int micro && micro > r.GetValue(batchSize))
+            {
+                r.AddError($"--micro-batch ({micro}) must not exceed --batch-size ({r.GetValue(batchSize)}).");
+            }
+        });
         root.SetAction(parsed => Run(new SampleOptions(
             parsed.GetValue(steps),
             parsed.GetValue(queryWeight),
@@ -40,7 +61,11 @@ public static class Program
             parsed.GetValue(warmup),
             parsed.GetValue(seed),
             parsed.GetValue(output)!,
-            parsed.GetValue(evaluateEvery))));
+            parsed.GetValue(evaluateEvery),
+            parsed.GetValue(batchSize),
+            parsed.GetValue(microBatch),
+            parsed.GetValue(split),
+            parsed.GetValue(device)!), parsed.GetValue(threads)));
         return root.Parse(args).Invoke();
     }
 
@@ -54,9 +79,9 @@ public static class Program
         }
     }
 
-    private static int Run(SampleOptions options)
+    private static int Run(SampleOptions options, int threads)
     {
-        TorchSharp.torch.set_num_threads(Math.Min(Environment.ProcessorCount, 2));
+        TorchSharp.torch.set_num_threads(threads);
         Directory.CreateDirectory(options.Output);
         var data = new SyntheticCorpus(options.Seed);
         AnsiConsole.MarkupLine(
@@ -64,7 +89,8 @@ public static class Program
             $"{data.EvaluationTargets.Length} held-out queries of {data.QueryLength} tokens, vocabulary {data.VocabularySize}.");
         AnsiConsole.MarkupLine(
             $"Two runs of {options.Steps} steps: no regularization, and FLOPS with λq = {options.QueryWeight:G3}, λd = {options.DocWeight:G3} " +
-            $"after a quadratic warmup over {options.WarmupRatio:P0} of the steps.");
+            $"after a quadratic warmup over {options.WarmupRatio:P0} of the steps; batches of {options.BatchSize}" +
+            (options.Accumulates ? $" in micro-batches of {options.MicroBatch} ({options.Split} regularization)." : "."));
 
         var baselineName = "no regularization";
         var regularizedName = $"FLOPS λ={options.QueryWeight:G2}/{options.DocWeight:G2}";

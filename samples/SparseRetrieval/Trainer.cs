@@ -2,10 +2,39 @@ using LightningIr.Regularization;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using SampleSupport;
+
 namespace SparseRetrieval;
 
+/// <summary>How the regularizer treats a batch that is split into micro-batches.</summary>
+public enum RegularizationSplit
+{
+    /// <summary>Each micro-batch adds its exact share of the whole batch's regularizer (LightningIr.Regularization's split-batch statistics).</summary>
+    Exact,
+
+    /// <summary>Each micro-batch regularizes itself and the results are averaged, as other frameworks do with gradient accumulation.</summary>
+    PerPart,
+}
+
 /// <summary>The settings of one sample run.</summary>
-public sealed record SampleOptions(int Steps, double QueryWeight, double DocWeight, double WarmupRatio, int Seed, string Output, int EvaluateEvery, int BatchSize = 32, int HiddenSize = 48, double LearningRate = 5e-3);
+public sealed record SampleOptions(
+    int Steps,
+    double QueryWeight,
+    double DocWeight,
+    double WarmupRatio,
+    int Seed,
+    string Output,
+    int EvaluateEvery,
+    int BatchSize = 32,
+    int? MicroBatch = null,
+    RegularizationSplit Split = RegularizationSplit.Exact,
+    string Device = "cpu",
+    int HiddenSize = 48,
+    double LearningRate = 5e-3)
+{
+    /// <summary>Whether each batch is processed in micro-batches (gradient accumulation).</summary>
+    public bool Accumulates => MicroBatch is int micro && micro < BatchSize;
+}
 
 /// <summary>One evaluation of a run: retrieval quality and sparsity at a training step.</summary>
 public sealed record Evaluation(string Run, int Step, double Mrr10, double QueryL0, double DocL0, double Flops, double TrainingLoss, double RegularizerWeight);
@@ -20,8 +49,10 @@ public static class Trainer
     public static List<Evaluation> Run(
         string name, SyntheticCorpus data, SampleOptions options, FlopsRegularization? flops, Action<int> onStep, Action<Evaluation> onEvaluation)
     {
+        var device = torch.device(options.Device);
         manual_seed(options.Seed);
         using var encoder = new SparseEncoder(data.VocabularySize, options.HiddenSize);
+        encoder.to(device);
         using var optimizer = optim.Adam(encoder.parameters(), options.LearningRate);
         var objective = new TrainingObjective("ContrastiveLoss");
         RegularizationWeightScheduler? schedule = null;
@@ -36,43 +67,112 @@ public static class Trainer
         var random = new Random(options.Seed + 2);
         var evaluations = new List<Evaluation>();
         var lastLoss = double.NaN;
-        void Evaluate(int step)
+        void Evaluate(int step, double weight)
         {
-            var evaluation = Evaluator.Evaluate(name, step, encoder, data, lastLoss, flops?.DocWeight ?? 0);
+            var evaluation = Evaluator.Evaluate(name, step, encoder, data, device, lastLoss, weight);
             evaluations.Add(evaluation);
             onEvaluation(evaluation);
         }
 
-        schedule?.Step(0);
-        Evaluate(0);
-        using var labels = arange(options.BatchSize);
+        Evaluate(0, 0);
+        using var labels = arange(options.BatchSize, device: device);
         for (var step = 1; step <= options.Steps; step++)
         {
             schedule?.Step(step);
             using (var scope = NewDisposeScope())
             {
                 var (queryTokens, docTokens) = data.TrainingBatch(options.BatchSize, random);
-                var queries = encoder.call(tensor(queryTokens));
-                var docs = encoder.call(tensor(docTokens));
-                var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
-                var scores = queries.squeeze(1).matmul(docs.squeeze(1).T);
-                var ranking = nn.functional.cross_entropy(scores, labels);
-                var result = objective.Compute(ranking, output);
-
+                var queries = tensor(queryTokens, device: device);
+                var docs = tensor(docTokens, device: device);
                 optimizer.zero_grad();
-                result.Loss.backward();
+                lastLoss = options.Accumulates
+                    ? AccumulateGradients(encoder, queries, docs, labels, flops, options)
+                    : ComputeGradients(encoder, queries, docs, labels, objective);
                 optimizer.step();
-                lastLoss = result.Components["loss"];
             }
 
             onStep(step);
             if (step % options.EvaluateEvery == 0 || step == options.Steps)
             {
-                Evaluate(step);
+                Evaluate(step, flops?.DocWeight ?? 0);
             }
         }
 
         schedule?.Restore();
         return evaluations;
     }
+
+    /// <summary>The whole batch in one forward and backward pass; returns the objective's value.</summary>
+    private static double ComputeGradients(SparseEncoder encoder, Tensor queryTokens, Tensor docTokens, Tensor labels, TrainingObjective objective)
+    {
+        var queries = encoder.call(queryTokens);
+        var docs = encoder.call(docTokens);
+        var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
+        var scores = queries.squeeze(1).matmul(docs.squeeze(1).T);
+        var ranking = nn.functional.cross_entropy(scores, labels);
+        var result = objective.Compute(ranking, output);
+        result.Loss.backward();
+        return result.Components["loss"];
+    }
+
+    /// <summary>
+    /// Gradient accumulation over micro-batches that gives the whole batch's gradient. The in-batch contrastive loss
+    /// needs every embedding of the batch, so a first pass encodes the micro-batches without a graph and caches their
+    /// embeddings (GradCache, Gao et al., 2021), from which the ranking loss's embedding gradients are computed; it also
+    /// collects the regularizer's statistics. A second pass re-encodes each micro-batch with a graph and back-propagates
+    /// the cached gradients plus the micro-batch's regularization: its exact share of the whole batch's, or (per part)
+    /// its own regularizer divided by the number of micro-batches.
+    /// </summary>
+    private static double AccumulateGradients(
+        SparseEncoder encoder, Tensor queryTokens, Tensor docTokens, Tensor labels, FlopsRegularization? flops, SampleOptions options)
+    {
+        var micro = options.MicroBatch!.Value;
+        var queryParts = queryTokens.split(micro);
+        var docParts = docTokens.split(micro);
+        var cachedQueries = new List<Tensor>();
+        var cachedDocs = new List<Tensor>();
+        var statistics = new List<RegularizationStatistics>();
+        using (no_grad())
+        {
+            for (var i = 0; i < queryParts.Length; i++)
+            {
+                cachedQueries.Add(encoder.call(queryParts[i]));
+                cachedDocs.Add(encoder.call(docParts[i]));
+                if (flops is not null && options.Split == RegularizationSplit.Exact)
+                {
+                    statistics.Add(flops.CollectStatistics(Output(cachedQueries[i], cachedDocs[i])));
+                }
+            }
+        }
+
+        var total = statistics.Count > 0 ? RegularizationStatistics.Sum(statistics) : null;
+        var allQueries = cat(cachedQueries).requires_grad_();
+        var allDocs = cat(cachedDocs).requires_grad_();
+        var ranking = nn.functional.cross_entropy(allQueries.squeeze(1).matmul(allDocs.squeeze(1).T), labels);
+        ranking.backward();
+        var queryGradients = allQueries.grad!.split(micro);
+        var docGradients = allDocs.grad!.split(micro);
+
+        var objective = ranking.detach();
+        for (var i = 0; i < queryParts.Length; i++)
+        {
+            var queries = encoder.call(queryParts[i]);
+            var docs = encoder.call(docParts[i]);
+            var surrogate = queries.mul(queryGradients[i]).sum().add(docs.mul(docGradients[i]).sum());
+            if (flops is not null)
+            {
+                var regularization = total is not null
+                    ? flops.ComputeLoss(Output(queries, docs), total)
+                    : flops.ComputeLoss(Output(queries, docs)).div(queryParts.Length);
+                surrogate = surrogate.add(regularization);
+                objective = objective.add(regularization.detach());
+            }
+
+            surrogate.backward();
+        }
+
+        return objective.item<float>();
+    }
+
+    private static BiEncoderOutput Output(Tensor queries, Tensor docs) => new(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
 }

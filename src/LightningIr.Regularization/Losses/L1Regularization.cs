@@ -41,7 +41,7 @@ public class L1Regularization : RegularizationLossFunction
 
     /// <inheritdoc/>
     protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.VectorNormStatistics(embeddings, 1, scoringMask);
+        => Penalties.VectorCount(embeddings, scoringMask);
 
     /// <inheritdoc/>
     protected override Tensor ComputePenaltyShare(

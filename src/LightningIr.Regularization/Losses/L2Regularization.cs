@@ -44,7 +44,7 @@ public class L2Regularization : RegularizationLossFunction
 
     /// <inheritdoc/>
     protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.VectorNormStatistics(embeddings, 2, scoringMask);
+        => Penalties.VectorCount(embeddings, scoringMask);
 
     /// <inheritdoc/>
     protected override Tensor ComputePenaltyShare(

@@ -22,22 +22,22 @@ internal static class Penalties
         return where(scoringMask, norms, 0.0).sum().div(realCount);
     }
 
-    /// <summary>The additive statistics of <see cref="MeanVectorNorm"/>: float64 <c>[Σ ‖x‖_ord, number of vectors counted]</c>.</summary>
-    public static Tensor VectorNormStatistics(Tensor embeddings, double ord, Tensor? scoringMask)
-    {
-        var normSum = NormSum(embeddings, ord, scoringMask);
-        var count = scoringMask is null
-            ? tensor((double)(embeddings.numel() / embeddings.shape[^1]), ScalarType.Float64, embeddings.device)
-            : scoringMask.sum().to(ScalarType.Float64);
-        return stack([normSum, count]);
-    }
+    /// <summary>
+    /// The additive statistic <see cref="VectorNormShare"/> needs: the number of vectors counted (the real ones under a
+    /// mask), float64, shaped [1]. The norms themselves are not needed: a part's share is its own norm sum divided by
+    /// the whole batch's count, so collecting never reads the embeddings.
+    /// </summary>
+    public static Tensor VectorCount(Tensor embeddings, Tensor? scoringMask)
+        => scoringMask is null
+            ? tensor(new[] { (double)(embeddings.numel() / embeddings.shape[^1]) }, ScalarType.Float64, embeddings.device)
+            : scoringMask.sum().to(ScalarType.Float64).reshape(1);
 
     /// <summary>
-    /// This part's share of <see cref="MeanVectorNorm"/> over the whole batch: the part's norm sum divided by the
-    /// whole batch's vector count (at least 1), in the part's dtype.
+    /// This part's share of <see cref="MeanVectorNorm"/> over the whole batch: the part's norm sum (in float64) divided
+    /// by the whole batch's vector count from <see cref="VectorCount"/> (at least 1), in the part's dtype.
     /// </summary>
     public static Tensor VectorNormShare(Tensor embeddings, double ord, Tensor? scoringMask, Tensor total)
-        => NormSum(embeddings, ord, scoringMask).div(total[1].clamp_min(1)).to(embeddings.dtype);
+        => NormSum(embeddings, ord, scoringMask).div(total[0].clamp_min(1)).to(embeddings.dtype);
 
     /// <summary>
     /// <c>Σ w · (mean over the batch of |x|)²</c>, summed over every remaining position (<c>w</c> = 1 when
@@ -51,16 +51,19 @@ internal static class Penalties
         return termWeights is null ? squaredMeans.sum() : squaredMeans.mul(termWeights.detach().to(embeddings.dtype)).sum();
     }
 
-    /// <summary>The additive statistics of <see cref="Flops"/>: the float64 column sums of |x| over the batch, of the kept vectors.</summary>
+    /// <summary>
+    /// The additive statistics of <see cref="Flops"/>: the column sums of |x| over the batch, of the kept vectors, as
+    /// float64. Within the part ATen reduces in the embeddings' dtype (float16 and bfloat16 in float32); the result is
+    /// float64 from there on, for summing over parts and processes. A float64 reduction of float32 embeddings would
+    /// first convert the whole tensor, costing several clones.
+    /// </summary>
     public static Tensor FlopsStatistics(Tensor embeddings, Tensor? scoringMask, int? activeThreshold)
     {
-        if (Keep(embeddings, scoringMask, activeThreshold) is { } keep)
-        {
-            return embeddings.abs().mul(keep.unsqueeze(-1)).sum(BatchDim, type: ScalarType.Float64);
-        }
-
-        // Σ_b |x_bj| is the 1-norm over the batch dimension: one read of the embeddings and no |x| buffer.
-        return linalg.vector_norm(embeddings, 1, BatchDim).to(ScalarType.Float64);
+        var magnitude = Magnitude(embeddings, scoringMask, activeThreshold);
+        var columnSums = magnitude.dtype is ScalarType.Float16 or ScalarType.BFloat16
+            ? magnitude.sum(BatchDim, type: ScalarType.Float32)
+            : magnitude.sum(BatchDim);
+        return columnSums.to(ScalarType.Float64);
     }
 
     /// <summary>

@@ -9,8 +9,9 @@ namespace LightningIr.Regularization;
 /// Made by <see cref="RegularizationLossFunction.CollectStatistics"/> and read by
 /// <see cref="RegularizationLossFunction.ComputeLoss(BiEncoderOutput, RegularizationStatistics)"/>. No Lightning IR
 /// counterpart: Lightning IR regularizes each micro-batch and each process separately. FLOPS (Paria et al.,
-/// ICLR 2020, arXiv:2004.05665) keeps the column sums of |x| per side; L1 and L2 the sum of the vector norms and
-/// the number of vectors. The tensors are float64, on the embeddings' device, and join the caller's dispose scope.
+/// ICLR 2020, arXiv:2004.05665) keeps the column sums of |x| per side; L1 and L2 the number of vectors (a part's
+/// share is its own norm sum over the whole batch's count). The tensors are float64, on the embeddings' device, and
+/// join the caller's dispose scope.
 /// </remarks>
 public sealed class RegularizationStatistics : IDisposable
 {

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SparseRetrieval;
+namespace SampleSupport;
 
 /// <summary>
 /// A small SPLADE-style encoder: token embeddings, a projection onto the vocabulary, log(1 + ReLU),

@@ -1,4 +1,4 @@
-namespace SparseRetrieval;
+namespace SampleSupport;
 
 /// <summary>
 /// A seeded synthetic retrieval task with topic structure: a vocabulary of common "stop words" and
@@ -98,6 +98,30 @@ public sealed class SyntheticCorpus
             }
 
             row++;
+        }
+
+        return (queries, documents);
+    }
+
+    /// <summary>
+    /// Draws a batch of query groups: each query with its target document followed by <paramref name="negatives"/>
+    /// other documents drawn at random, so that the documents are shaped [size · (1 + negatives), length].
+    /// </summary>
+    public (long[,] Queries, long[,] Documents) TrainingGroups(int size, int negatives, Random random)
+    {
+        var (queries, targets) = TrainingBatch(size, random);
+        var groupSize = 1 + negatives;
+        var documents = new long[size * groupSize, DocumentLength];
+        for (var q = 0; q < size; q++)
+        {
+            for (var g = 0; g < groupSize; g++)
+            {
+                var source = g == 0 ? -1 : random.Next(DocumentCount);
+                for (var i = 0; i < DocumentLength; i++)
+                {
+                    documents[(q * groupSize) + g, i] = g == 0 ? targets[q, i] : Documents[source, i];
+                }
+            }
         }
 
         return (queries, documents);
