@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using LightningIr.Regularization.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,12 +35,7 @@ public class RegularizationBenchmarks
         (long[] q, long[] d) = Shape == "SPLADE" ? (new long[] { 32, 1, 30522 }, new long[] { 256, 1, 30522 }) : ([4, 8, 4], [4, 8, 4]);
         query = SpladeLike.Embeddings(q);
         doc = SpladeLike.Embeddings(d);
-        loss = Loss switch
-        {
-            "L1" => new L1Regularization(),
-            "L2" => new L2Regularization(),
-            _ => new FlopsRegularization(),
-        };
+        loss = Regularizers.Create(Loss);
         output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
     }
 

@@ -1,63 +1,41 @@
 using System.Diagnostics;
+using LightningIr.Regularization.TestSupport;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
-/// Runs many forward+backward calls across the three losses at SPLADE-like shapes and checks that no
-/// tensor stays alive and that resident memory stays flat.
+/// The long soak (<c>-- soak [calls]</c>): the shared soak loop, with the live-tensor count and resident memory
+/// printed at every tenth of the calls; fails if a tensor stays alive or memory grows more than 5% after warm-up.
 /// </summary>
-public static class Soak
+public static class SoakMode
 {
     public static int Run(long calls)
     {
         torch.set_num_threads(2);
-        manual_seed(0);
-        using var query = SpladeLike.Embeddings(32, 1, 2048);
-        using var doc = SpladeLike.Embeddings(64, 1, 2048);
-        var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
-        RegularizationLossFunction[] losses = [new L1Regularization(), new L2Regularization(), new FlopsRegularization()];
-
+        torch.manual_seed(0);
+        using var soak = new Soak();
         DisposeScopeManager.Statistics.Reset();
+        var tenth = Math.Max(1, calls / 10);
         long warmRss = 0;
         long maxRss = 0;
         var clock = Stopwatch.StartNew();
-        for (long i = 0; i < calls; i++)
+        for (long done = 0; done < calls; done += tenth)
         {
-            using (var scope = NewDisposeScope())
+            var step = Math.Min(tenth, calls - done);
+            for (long k = 0; k < step; k += 1000)
             {
-                losses[i % losses.Length].ComputeLoss(output).backward();
+                soak.Run(Math.Min(1000, step - k));
+                maxRss = done == 0 ? maxRss : Math.Max(maxRss, Soak.Rss());
             }
 
-            query.grad = null;
-            doc.grad = null;
-            if (i == calls / 10)
-            {
-                warmRss = Rss();
-            }
-
-            if (i > calls / 10 && i % 1000 == 0)
-            {
-                maxRss = Math.Max(maxRss, Rss());
-            }
-
-            if ((i + 1) % (calls / 10) == 0)
-            {
-                Console.WriteLine($"{i + 1,8} calls  live tensors {DisposeScopeManager.Statistics.ThreadTotalLiveCount,3}  RSS {Rss() / 1048576.0,8:F1} MiB  {clock.Elapsed.TotalSeconds,6:F1} s");
-            }
+            warmRss = done == 0 ? Soak.Rss() : warmRss;
+            Console.WriteLine($"{done + step,8} calls  live tensors {DisposeScopeManager.Statistics.ThreadTotalLiveCount,3}  RSS {Soak.Rss() / 1048576.0,8:F1} MiB  {clock.Elapsed.TotalSeconds,6:F1} s");
         }
 
         var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        var growth = warmRss == 0 ? 0 : (double)(Math.Max(maxRss, Rss()) - warmRss) / warmRss;
+        var growth = warmRss == 0 ? 0 : (double)(Math.Max(maxRss, Soak.Rss()) - warmRss) / warmRss;
         Console.WriteLine($"live tensors after {calls} calls: {live}; RSS growth after warm-up: {growth:P2}");
         return live == 0 && growth <= 0.05 ? 0 : 1;
-    }
-
-    private static long Rss()
-    {
-        using var process = Process.GetCurrentProcess();
-        process.Refresh();
-        return process.WorkingSet64;
     }
 }

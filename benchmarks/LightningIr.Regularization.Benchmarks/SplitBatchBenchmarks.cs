@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using LightningIr.Regularization.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,12 +31,7 @@ public class SplitBatchBenchmarks
         manual_seed(0);
         query = SpladeLike.Embeddings(32, 1, 30522);
         doc = SpladeLike.Embeddings(256, 1, 30522);
-        loss = Loss switch
-        {
-            "L1" => new L1Regularization(),
-            "L2" => new L2Regularization(),
-            _ => new FlopsRegularization(),
-        };
+        loss = Regularizers.Create(Loss);
         part = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
         // The whole batch: this part twice, as two micro-batches of the same size would give.
         using var scope = NewDisposeScope();

@@ -112,7 +112,7 @@ public static class Trainer
         var ranking = nn.functional.cross_entropy(scores, labels);
         var result = objective.Compute(ranking, output);
         result.Loss.backward();
-        return result.Components["loss"];
+        return result.Values["loss"];
     }
 
     /// <summary>

@@ -97,7 +97,6 @@ internal static class Guard
             throw new ArgumentException($"Term weights must be a floating-point tensor, but have dtype {weights.dtype}.", paramName);
         }
 
-        using (no_grad())
         using (NewDisposeScope())
         {
             var bad = weights.isfinite().logical_not().logical_or(weights.lt(0)).any().cpu().item<bool>();

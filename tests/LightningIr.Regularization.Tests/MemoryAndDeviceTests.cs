@@ -68,19 +68,20 @@ public sealed class MemoryAndDeviceTests
     }
 
     [Theory]
-    [MemberData(nameof(TestLosses.AllWithFloatTypes), MemberType = typeof(TestLosses))]
-    public void Result_has_the_embeddings_dtype_and_device_and_gradients_flow(string name, ScalarType dtype)
+    [MemberData(nameof(TestLosses.AllWithFloatTypesOnEveryDevice), MemberType = typeof(TestLosses))]
+    public void Result_has_the_embeddings_dtype_and_device_and_gradients_flow(string name, ScalarType dtype, string device)
     {
         using var scope = NewDisposeScope();
-        var weights = randn(4, 6, dtype: dtype, requires_grad: true);
-        var query = matmul(randn(3, 2, 4, dtype: dtype), weights);
-        var doc = matmul(randn(5, 2, 4, dtype: dtype), weights).relu();
+        var on = torch.device(device);
+        var weights = randn(4, 6, dtype: dtype, device: on, requires_grad: true);
+        var query = matmul(randn(3, 2, 4, dtype: dtype, device: on), weights);
+        var doc = matmul(randn(5, 2, 4, dtype: dtype, device: on), weights).relu();
 
         var loss = TestLosses.Create(name).ComputeLoss(TestLosses.Output(query, doc));
         loss.backward();
 
         loss.dtype.Should().Be(dtype);
-        loss.device_type.Should().Be(DeviceType.CPU);
+        loss.device.ToString().Should().Be(device);
         loss.requires_grad.Should().BeTrue();
         weights.grad!.abs().sum().to(ScalarType.Float64).item<double>().Should().BeGreaterThan(0, "the gradient reaches the model's parameters");
     }
@@ -99,5 +100,34 @@ public sealed class MemoryAndDeviceTests
         using var scope = NewDisposeScope();
         var loss = new L1Regularization().ComputeLoss(TestLosses.Output(ones(2, 3, dtype: ScalarType.Float16), ones(2, 3, dtype: ScalarType.Float64)));
         loss.dtype.Should().Be(ScalarType.Float64);
+    }
+
+    /// <summary>
+    /// PyTorch's meta device holds shapes without data, so tensors on two devices can be made on a machine with only a
+    /// CPU: every check that two things share a device must refuse them.
+    /// </summary>
+    [Fact]
+    public void Tensors_on_different_devices_are_refused_everywhere()
+    {
+        using var scope = NewDisposeScope();
+        var meta = torch.device("meta");
+        var cpu = rand(4, 1, 8);
+        var elsewhere = rand(4, 1, 8, device: meta);
+        var mask = ones(4, 1, dtype: ScalarType.Bool, device: meta);
+
+        FluentActions.Invoking(() => new L1Regularization().ComputeLoss(cpu, elsewhere))
+            .Should().Throw<ArgumentException>().WithMessage("*query embeddings are on cpu but the document embeddings on meta*");
+        FluentActions.Invoking(() => new L1Regularization { UseScoringMask = true }.ComputeLoss(TestLosses.Output(cpu, cpu, mask)))
+            .Should().Throw<ArgumentException>().WithMessage("*query scoring mask are on meta*");
+        FluentActions.Invoking(() => new FlopsRegularization(docTermWeights: ones(8)).ComputeLoss(elsewhere, elsewhere))
+            .Should().Throw<ArgumentException>().WithMessage("*document term weights are on cpu*");
+        FluentActions.Invoking(() => SparsityMetrics.Flops(cpu, elsewhere))
+            .Should().Throw<ArgumentException>().WithMessage("*on meta*");
+        var statistics = new FlopsRegularization().CollectStatistics(TestLosses.Output(cpu, cpu));
+        FluentActions.Invoking(() => new FlopsRegularization().ComputeLoss(TestLosses.Output(elsewhere, elsewhere), statistics))
+            .Should().Throw<ArgumentException>().WithParameterName("total").WithMessage("*statistics are on cpu*");
+        using var estimator = new DocumentFrequencyEstimator();
+        estimator.Add(cpu);
+        FluentActions.Invoking(() => estimator.Add(elsewhere)).Should().Throw<ArgumentException>().WithMessage("*on meta*");
     }
 }

@@ -114,7 +114,7 @@ public sealed class ScheduleTests
     {
         var loss = new L1Regularization();
         FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(null!, 10))
-            .Should().Throw<ArgumentNullException>().WithParameterName("loss");
+            .Should().Throw<ArgumentNullException>().WithParameterName("regularizer");
         FluentActions.Invoking(() => new ConstantSchedulerWithQuadraticWarmup(loss, -1))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("numWarmupSteps");
         FluentActions.Invoking(() => new ConstantSchedulerWithQuadraticWarmup(loss, 10, -1))
@@ -128,6 +128,45 @@ public sealed class ScheduleTests
         FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10).ValueAt(-1))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("currentStep");
         FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10).Step(-1))
-            .Should().Throw<ArgumentOutOfRangeException>();
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("step");
+        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10, weights: 0))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("weights");
+        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10, weights: (ScheduledWeights)4))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("weights");
+    }
+
+    [Fact]
+    public void Each_side_can_have_its_own_schedule()
+    {
+        var flops = new FlopsRegularization(queryWeight: 0.4, docWeight: 0.8);
+        var query = new ConstantSchedulerWithLinearWarmup(flops, 10, weights: ScheduledWeights.Query);
+        var doc = new ConstantSchedulerWithQuadraticWarmup(flops, 10, numDelaySteps: 5, weights: ScheduledWeights.Doc);
+        query.Weights.Should().Be(ScheduledWeights.Query);
+
+        query.Step(5);
+        doc.Step(10);
+        flops.QueryWeight.Should().Be(0.4 * 0.5);
+        flops.DocWeight.Should().Be(0.8 * 0.25);
+
+        query.Restore();
+        flops.QueryWeight.Should().Be(0.4);
+        flops.DocWeight.Should().Be(0.8 * 0.25, "restoring the query schedule leaves the document weight to its own schedule");
+        doc.Restore();
+        flops.DocWeight.Should().Be(0.8);
+    }
+
+    [Fact]
+    public void The_decaying_schedule_takes_a_warmup_ratio_too()
+    {
+        var l1 = new L1Regularization(1, 1);
+        var schedule = LinearSchedulerWithLinearWarmup.FromWarmupRatio(l1, 300, 0.1, finalValue: 0.2, weights: ScheduledWeights.Doc);
+        schedule.NumWarmupSteps.Should().Be(30);
+        schedule.NumTrainingSteps.Should().Be(300);
+        schedule.FinalValue.Should().Be(0.2);
+        schedule.Step(300);
+        l1.DocWeight.Should().BeApproximately(0.2, 1e-15);
+        l1.QueryWeight.Should().Be(1);
+        FluentActions.Invoking(() => LinearSchedulerWithLinearWarmup.FromWarmupRatio(l1, 10, 1.0))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("numTrainingSteps");
     }
 }

@@ -115,7 +115,7 @@ public sealed class SparsityFeatureTests
     }
 
     [Fact]
-    public void Metrics_leave_nothing_alive_and_build_no_graph()
+    public void Metrics_leave_nothing_alive()
     {
         using var x = randn(4, 1, 16, requires_grad: true);
         DisposeScopeManager.Statistics.Reset();

@@ -132,14 +132,14 @@ public sealed class SplitBatchTests
         foreach (var part in parts)
         {
             var result = objective.Compute(zeros(1, dtype: ScalarType.Float64).squeeze(), part, reducedOnce);
-            foreach (var (key, value) in result.Components)
+            foreach (var (key, value) in result.Values)
             {
                 sums[key] = sums.GetValueOrDefault(key) + value;
             }
         }
 
-        sums.Keys.Should().BeEquivalentTo(whole.Components.Keys);
-        foreach (var (key, value) in whole.Components)
+        sums.Keys.Should().BeEquivalentTo(whole.Values.Keys);
+        foreach (var (key, value) in whole.Values)
         {
             sums[key].Should().BeApproximately(value, 1e-12 * Math.Max(1, Math.Abs(value)), key);
         }

@@ -35,6 +35,7 @@ public sealed class TermWeightTests
         w[-1].item<float>().Should().Be(1);
         w[1..].sub(w[..^1]).lt(0).any().item<bool>().Should().BeFalse("the weight never falls as the document frequency grows");
         w.gt(0).logical_and(w.lt(1)).any().item<bool>().Should().BeTrue("it passes through the interior");
+        TermWeights.DocumentFrequencyWeights(x.requires_grad_(), alpha, beta).requires_grad.Should().BeFalse("weights are constants");
     }
 
     [Theory]

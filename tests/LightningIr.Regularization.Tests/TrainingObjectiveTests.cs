@@ -19,7 +19,7 @@ public sealed class TrainingObjectiveTests
         result.Loss.backward();
 
         // L1 = 7 + 2 · 1.5 = 10; L2 = 5; second L1 = 1.5.
-        var c = result.Components;
+        var c = result.Values;
         c["RankingLoss"].Should().Be(0.5);
         c["L1Regularization"].Should().BeApproximately(10, 1e-12);
         c["L1Regularization/query"].Should().BeApproximately(7, 1e-12);
@@ -44,6 +44,33 @@ public sealed class TrainingObjectiveTests
         FluentActions.Invoking(() => objective.Add(null!)).Should().Throw<ArgumentNullException>();
         FluentActions.Invoking(() => objective.Add(new L1Regularization(), -1)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => new TrainingObjective(" ")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => new TrainingObjective(TrainingObjective.ObjectiveName))
+            .Should().Throw<ArgumentException>().WithParameterName("rankingLossName").WithMessage("*\"loss\" is the key of the whole objective*");
+    }
+
+    [Fact]
+    public void Regularizers_of_one_type_and_one_named_loss_get_their_own_keys()
+    {
+        using var scope = NewDisposeScope();
+        var output = new BiEncoderOutput(QueryEmbeddings: new(ones(2, 3)), DocEmbeddings: new(ones(2, 3)));
+        var result = new TrainingObjective()
+            .Add(new L1Regularization(1, 0)).Add(new L1Regularization(2, 0)).Add(new L1Regularization(3, 0)).Add(new NamedLoss())
+            .Compute(zeros(1).squeeze(), output);
+
+        result.Values["L1Regularization"].Should().Be(3);
+        result.Values["L1Regularization#2"].Should().Be(6);
+        result.Values["L1Regularization#3"].Should().Be(9);
+        result.Values["loss#2"].Should().Be(3, "a regularizer that calls itself loss does not take the objective's key");
+        result.Values["loss"].Should().Be(3 + 6 + 9 + 3);
+    }
+
+    private sealed class NamedLoss : L1Regularization
+    {
+        public NamedLoss() : base(1, 0)
+        {
+        }
+
+        public override string Name => "loss";
     }
 
     [Fact]

@@ -127,9 +127,13 @@ public sealed class ValidationTests
     }
 
     [Fact]
-    public void Names_are_the_class_names_as_Lightning_IR_logs_them()
+    public void Names_are_Lightning_IRs_class_names_and_subclasses_log_under_their_own()
     {
-        new FlopsRegularization().Name.Should().Be("FlopsRegularization");
+        new FlopsRegularization().Name.Should().Be("FLOPSRegularization");
         new L1Regularization().Name.Should().Be("L1Regularization");
+        new L2Regularization().Name.Should().Be("L2Regularization");
+        new DerivedFlops().Name.Should().Be(nameof(DerivedFlops));
     }
+
+    private sealed class DerivedFlops : FlopsRegularization;
 }

@@ -40,7 +40,7 @@ for (var step = 1; step <= 40; step++)
     optimizer.zero_grad();
     result.Loss.backward();
     optimizer.step();
-    lastLoss = result.Components["loss"];
+    lastLoss = result.Values["loss"];
     var l0 = SparsityMetrics.L0(docs);
     if (step == 1)
     {

@@ -104,6 +104,9 @@ public class FlopsRegularization : RegularizationLossFunction
         set => docTermWeights = CheckTermWeights(value, nameof(DocTermWeights));
     }
 
+    /// <summary><c>FLOPSRegularization</c>, Lightning IR's class name; a subclass logs under its own class name.</summary>
+    public override string Name => GetType() == typeof(FlopsRegularization) ? "FLOPSRegularization" : base.Name;
+
     private protected override string StatisticsSettings => $", QueryThreshold={QueryThreshold}, DocThreshold={DocThreshold}";
 
     /// <inheritdoc/>

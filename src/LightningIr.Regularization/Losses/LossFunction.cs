@@ -6,6 +6,9 @@ namespace LightningIr.Regularization;
 /// <remarks>Counterpart of Lightning IR's <c>lightning_ir.loss.base.LossFunction</c>.</remarks>
 public abstract class LossFunction
 {
-    /// <summary>The name the loss is logged under: the class name, as Lightning IR logs it.</summary>
+    /// <summary>
+    /// The name the loss is logged under: Lightning IR's class name, so that runs compare across both (the .NET class
+    /// name, except <see cref="FlopsRegularization"/>, which logs as <c>FLOPSRegularization</c>; a subclass logs under its own class name).
+    /// </summary>
     public virtual string Name => GetType().Name;
 }

@@ -96,6 +96,19 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
         return Compute(output, null, out _, out _).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Computes the loss of two embedding tensors, without wrapping them in a <see cref="BiEncoderOutput"/>.</summary>
+    /// <param name="query">The query embeddings, <c>[batch, ..., dim]</c>.</param>
+    /// <param name="doc">The document embeddings, <c>[batch, ..., dim]</c>.</param>
+    /// <returns>A 0-dimensional tensor in the caller's dispose scope that requires grad when the embeddings do.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="ComputeLoss(BiEncoderOutput)"/>.</exception>
+    public Tensor ComputeLoss(Tensor query, Tensor doc)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(doc);
+        return ComputeLoss(new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc)));
+    }
+
     /// <summary>
     /// Computes the loss and its two weighted halves, for logging λq·penalty(queries) and λd·penalty(documents) separately.
     /// </summary>

@@ -6,8 +6,8 @@ namespace LightningIr.Regularization;
 /// </summary>
 /// <remarks>
 /// Vectors run along the last dimension; every other dimension indexes vectors (<c>[batch, dim]</c>,
-/// <c>[batch, 1, vocab]</c> or <c>[batch, seq, dim]</c>). The figures are computed without autograd, free
-/// every intermediate, and copy one number to the host each (so each call waits for the device once:
+/// <c>[batch, 1, vocab]</c> or <c>[batch, seq, dim]</c>). The figures count non-zero entries (which builds no
+/// autograd graph), free every intermediate, and copy one number to the host each (so each call waits for the device once:
 /// call them when logging, not inside the loss). They follow naver/splade's logged L0 and the FLOPS figure
 /// of Paria et al. (ICLR 2020) that SPLADE papers report.
 /// </remarks>
@@ -29,7 +29,6 @@ public static class SparsityMetrics
     {
         Guard.CheckVectors(embeddings, "input", nameof(embeddings));
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         return embeddings.count_nonzero([-1]).to(ScalarType.Float64).mean().item<double>();
     }
 
@@ -65,7 +64,6 @@ public static class SparsityMetrics
         Guard.CheckSameDevice(queryEmbeddings, "query embeddings", docEmbeddings, "document embeddings", nameof(docEmbeddings));
 
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var queryActive = ActiveFraction(queryEmbeddings, dim);
         var docActive = ActiveFraction(docEmbeddings, dim);
         return queryActive.mul(docActive).sum().item<double>();

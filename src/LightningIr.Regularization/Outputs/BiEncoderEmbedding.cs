@@ -17,4 +17,20 @@ namespace LightningIr.Regularization;
 /// <see langword="false"/> a padding vector that does not take part in scoring.
 /// </param>
 /// <param name="Ids">Optional identifiers of the queries or documents, one per batch entry.</param>
-public record BiEncoderEmbedding(Tensor Embeddings, Tensor? ScoringMask = null, IReadOnlyList<string>? Ids = null);
+public record BiEncoderEmbedding(Tensor Embeddings, Tensor? ScoringMask = null, IReadOnlyList<string>? Ids = null)
+{
+    /// <summary>Equal when of the same record type and holding the same tensor and id-list objects (compared by reference, not content).</summary>
+    /// <param name="other">The embedding to compare with.</param>
+    /// <returns>Whether both hold the same objects.</returns>
+    public virtual bool Equals(BiEncoderEmbedding? other)
+        => other is not null
+            && EqualityContract == other.EqualityContract
+            && ReferenceEquals(Embeddings, other.Embeddings)
+            && ReferenceEquals(ScoringMask, other.ScoringMask)
+            && ReferenceEquals(Ids, other.Ids);
+
+    /// <summary>A hash code consistent with <see cref="Equals(BiEncoderEmbedding?)"/>.</summary>
+    /// <returns>The hash code.</returns>
+    public override int GetHashCode() => HashCode.Combine(
+        EqualityContract, RuntimeHelpers.GetHashCode(Embeddings), RuntimeHelpers.GetHashCode(ScoringMask), RuntimeHelpers.GetHashCode(Ids));
+}

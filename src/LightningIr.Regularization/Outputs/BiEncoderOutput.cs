@@ -20,4 +20,18 @@ public record BiEncoderOutput(
     Tensor? Scores = null,
     BiEncoderEmbedding? QueryEmbeddings = null,
     BiEncoderEmbedding? DocEmbeddings = null,
-    Tensor? Similarity = null) : LightningIrOutput(Scores);
+    Tensor? Similarity = null) : LightningIrOutput(Scores)
+{
+    /// <summary>Equal when of the same record type and holding the same tensor objects (compared by reference, not content).</summary>
+    /// <param name="other">The output to compare with.</param>
+    /// <returns>Whether both hold the same tensors and equal embeddings.</returns>
+    public virtual bool Equals(BiEncoderOutput? other)
+        => base.Equals(other)
+            && Equals(QueryEmbeddings, other.QueryEmbeddings)
+            && Equals(DocEmbeddings, other.DocEmbeddings)
+            && ReferenceEquals(Similarity, other.Similarity);
+
+    /// <summary>A hash code consistent with <see cref="Equals(BiEncoderOutput?)"/>.</summary>
+    /// <returns>The hash code.</returns>
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), QueryEmbeddings, DocEmbeddings, RuntimeHelpers.GetHashCode(Similarity));
+}

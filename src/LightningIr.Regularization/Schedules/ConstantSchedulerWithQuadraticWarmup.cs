@@ -18,13 +18,14 @@ namespace LightningIr.Regularization;
 public class ConstantSchedulerWithQuadraticWarmup : RegularizationWeightScheduler
 {
     /// <summary>Creates the scheduler; it captures the loss's current weights as the base weights.</summary>
-    /// <param name="loss">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="regularizer">The regularizer whose weights the scheduler drives.</param>
     /// <param name="numWarmupSteps">Steps over which the value rises quadratically from 0 to 1, after the delay.</param>
     /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A step count is negative.</exception>
-    public ConstantSchedulerWithQuadraticWarmup(RegularizationLossFunction loss, long numWarmupSteps, long numDelaySteps = 0)
-        : base(loss, numWarmupSteps, numDelaySteps)
+    /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
+    /// <param name="weights">Which weights to drive: both (default), or one side for a per-side schedule.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A step count is negative, or <paramref name="weights"/> names no side.</exception>
+    public ConstantSchedulerWithQuadraticWarmup(RegularizationLossFunction regularizer, long numWarmupSteps, long numDelaySteps = 0, ScheduledWeights weights = ScheduledWeights.Both)
+        : base(regularizer, numWarmupSteps, numDelaySteps, weights)
     {
     }
 
@@ -32,15 +33,16 @@ public class ConstantSchedulerWithQuadraticWarmup : RegularizationWeightSchedule
     /// Creates the scheduler with the warmup given as a fraction of training, as sentence-transformers'
     /// <c>SpladeRegularizerWeightSchedulerCallback</c> does (its default fraction is 1/3).
     /// </summary>
-    /// <param name="loss">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="regularizer">The regularizer whose weights the scheduler drives.</param>
     /// <param name="numTrainingSteps">The total number of training steps.</param>
     /// <param name="warmupRatio">The fraction of the training steps spent warming up, in [0, 1].</param>
+    /// <param name="weights">Which weights to drive.</param>
     /// <returns>A scheduler warming up over <c>⌊numTrainingSteps · warmupRatio⌋</c> steps.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public static ConstantSchedulerWithQuadraticWarmup FromWarmupRatio(
-        RegularizationLossFunction loss, long numTrainingSteps, double warmupRatio = 1.0 / 3)
-        => new(loss, WarmupStepsFromRatio(numTrainingSteps, warmupRatio));
+        RegularizationLossFunction regularizer, long numTrainingSteps, double warmupRatio = 1.0 / 3, ScheduledWeights weights = ScheduledWeights.Both)
+        => new(regularizer, WarmupStepsFromRatio(numTrainingSteps, warmupRatio), weights: weights);
 
     /// <inheritdoc/>
     public override double ValueAt(long currentStep) => WarmupProgress(currentStep) is double progress ? progress * progress : 1.0;

@@ -16,19 +16,25 @@ namespace LightningIr.Regularization;
 public class LinearSchedulerWithLinearWarmup : RegularizationWeightScheduler
 {
     /// <summary>Creates the scheduler; it captures the loss's current weights as the base weights.</summary>
-    /// <param name="loss">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="regularizer">The regularizer whose weights the scheduler drives.</param>
     /// <param name="numWarmupSteps">Steps over which the value rises linearly from 0 to 1, after the delay.</param>
     /// <param name="numTrainingSteps">The step at which the decay reaches <paramref name="finalValue"/>; more than delay + warmup.</param>
     /// <param name="finalValue">The value the decay ends at, in [0, 1].</param>
     /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
+    /// <param name="weights">Which weights to drive: both (default), or one side for a per-side schedule.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">
     /// A step count is negative, <paramref name="numTrainingSteps"/> is not more than delay + warmup, or
     /// <paramref name="finalValue"/> is outside [0, 1].
     /// </exception>
     public LinearSchedulerWithLinearWarmup(
-        RegularizationLossFunction loss, long numWarmupSteps, long numTrainingSteps, double finalValue = 0.0, long numDelaySteps = 0)
-        : base(loss, numWarmupSteps, numDelaySteps)
+        RegularizationLossFunction regularizer,
+        long numWarmupSteps,
+        long numTrainingSteps,
+        double finalValue = 0.0,
+        long numDelaySteps = 0,
+        ScheduledWeights weights = ScheduledWeights.Both)
+        : base(regularizer, numWarmupSteps, numDelaySteps, weights)
     {
         if (numTrainingSteps <= numDelaySteps + numWarmupSteps)
         {
@@ -46,6 +52,23 @@ public class LinearSchedulerWithLinearWarmup : RegularizationWeightScheduler
         NumTrainingSteps = numTrainingSteps;
         FinalValue = finalValue;
     }
+
+    /// <summary>Creates the scheduler with the warmup given as a fraction of training, as sentence-transformers takes it.</summary>
+    /// <param name="regularizer">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="numTrainingSteps">The total number of training steps, at which the decay reaches <paramref name="finalValue"/>.</param>
+    /// <param name="warmupRatio">The fraction of the training steps spent warming up, in [0, 1).</param>
+    /// <param name="finalValue">The value the decay ends at, in [0, 1].</param>
+    /// <param name="weights">Which weights to drive.</param>
+    /// <returns>A scheduler warming up over <c>⌊numTrainingSteps · warmupRatio⌋</c> steps, then decaying.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range, or the warmup leaves no step for the decay.</exception>
+    public static LinearSchedulerWithLinearWarmup FromWarmupRatio(
+        RegularizationLossFunction regularizer,
+        long numTrainingSteps,
+        double warmupRatio = 1.0 / 3,
+        double finalValue = 0.0,
+        ScheduledWeights weights = ScheduledWeights.Both)
+        => new(regularizer, WarmupStepsFromRatio(numTrainingSteps, warmupRatio), numTrainingSteps, finalValue, weights: weights);
 
     /// <summary>The step at which the decay reaches <see cref="FinalValue"/>.</summary>
     public long NumTrainingSteps { get; }

@@ -33,25 +33,36 @@ namespace LightningIr.Regularization;
 public abstract class RegularizationWeightScheduler
 {
     /// <summary>Creates the scheduler and captures the loss's current weights as the base weights.</summary>
-    /// <param name="loss">The regularizer whose weights the scheduler drives.</param>
+    /// <param name="regularizer">The regularizer whose weights the scheduler drives.</param>
     /// <param name="numWarmupSteps">Steps over which the value rises from 0 to 1, after the delay; 0 for none.</param>
     /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="loss"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A step count is negative.</exception>
-    protected RegularizationWeightScheduler(RegularizationLossFunction loss, long numWarmupSteps, long numDelaySteps = 0)
+    /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
+    /// <param name="weights">Which weights to drive: both (default), or one side for a per-side schedule.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A step count is negative, or <paramref name="weights"/> names no side.</exception>
+    protected RegularizationWeightScheduler(
+        RegularizationLossFunction regularizer, long numWarmupSteps, long numDelaySteps = 0, ScheduledWeights weights = ScheduledWeights.Both)
     {
-        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(regularizer);
         ArgumentOutOfRangeException.ThrowIfNegative(numWarmupSteps);
         ArgumentOutOfRangeException.ThrowIfNegative(numDelaySteps);
-        Loss = loss;
+        if (weights is not (ScheduledWeights.Query or ScheduledWeights.Doc or ScheduledWeights.Both))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weights), weights, "Schedule the query weight, the document weight or both.");
+        }
+
+        Regularizer = regularizer;
         NumWarmupSteps = numWarmupSteps;
         NumDelaySteps = numDelaySteps;
-        BaseQueryWeight = loss.QueryWeight;
-        BaseDocWeight = loss.DocWeight;
+        Weights = weights;
+        BaseQueryWeight = regularizer.QueryWeight;
+        BaseDocWeight = regularizer.DocWeight;
     }
 
     /// <summary>The regularizer whose weights are scheduled.</summary>
-    public RegularizationLossFunction Loss { get; }
+    public RegularizationLossFunction Regularizer { get; }
+
+    /// <summary>Which of the regularizer's weights the scheduler drives.</summary>
+    public ScheduledWeights Weights { get; }
 
     /// <summary>Steps over which the value rises from 0 to 1, after the delay.</summary>
     public long NumWarmupSteps { get; }
@@ -71,21 +82,29 @@ public abstract class RegularizationWeightScheduler
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="currentStep"/> is negative.</exception>
     public abstract double ValueAt(long currentStep);
 
-    /// <summary>Sets both weights of <see cref="Loss"/> to their base value times <see cref="ValueAt"/>(<paramref name="step"/>).</summary>
+    /// <summary>Sets the scheduled weights of <see cref="Regularizer"/> to their base value times <see cref="ValueAt"/>(<paramref name="step"/>).</summary>
     /// <param name="step">The training step, counting from 1 at the first batch.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
     public void Step(long step)
     {
-        var value = ValueAt(step);
-        Loss.QueryWeight = BaseQueryWeight * value;
-        Loss.DocWeight = BaseDocWeight * value;
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        Apply(ValueAt(step));
     }
 
-    /// <summary>Puts the base weights back on <see cref="Loss"/>, as Lightning IR does when training ends.</summary>
-    public void Restore()
+    /// <summary>Puts the base values of the scheduled weights back on <see cref="Regularizer"/>, as Lightning IR does when training ends.</summary>
+    public void Restore() => Apply(1.0);
+
+    private void Apply(double value)
     {
-        Loss.QueryWeight = BaseQueryWeight;
-        Loss.DocWeight = BaseDocWeight;
+        if (Weights.HasFlag(ScheduledWeights.Query))
+        {
+            Regularizer.QueryWeight = BaseQueryWeight * value;
+        }
+
+        if (Weights.HasFlag(ScheduledWeights.Doc))
+        {
+            Regularizer.DocWeight = BaseDocWeight * value;
+        }
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace LightningIr.Regularization;
 /// </summary>
 /// <remarks>
 /// The vocabulary size, dtype and device come from the first batch after construction or <see cref="Reset"/>.
-/// Counting builds no autograd graph and copies nothing to the host; the counts live on the device.
+/// Counting non-zero entries builds no autograd graph and copies nothing to the host; the counts live on the device.
 /// </remarks>
 public sealed class DocumentFrequencyEstimator : IDisposable
 {
@@ -42,7 +42,6 @@ public sealed class DocumentFrequencyEstimator : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var batchCounts = embeddings.reshape(-1, vocabulary).count_nonzero([0]);
         if (counts is null)
         {

@@ -25,24 +25,32 @@ namespace LightningIr.Regularization;
 /// using var scope = torch.NewDisposeScope();
 /// var result = objective.Compute(crossEntropy, output);
 /// result.Loss.backward();
-/// foreach (var (name, value) in result.Components) logger.Log(name, value);
+/// foreach (var (name, value) in result.Values) logger.Log(name, value);
 /// </code>
 /// </example>
 public sealed class TrainingObjective
 {
-    private readonly List<(RegularizationLossFunction Loss, double Weight)> regularizers = [];
+    private readonly List<(RegularizationLossFunction Regularizer, double Weight)> regularizers = [];
 
     /// <summary>Creates an objective with no regularizer yet.</summary>
     /// <param name="rankingLossName">The key the ranking loss is reported under.</param>
     /// <param name="rankingWeight">The factor of the ranking loss: finite and ≥ 0.</param>
-    /// <exception cref="ArgumentException"><paramref name="rankingLossName"/> is empty or white space.</exception>
+    /// <exception cref="ArgumentException"><paramref name="rankingLossName"/> is empty, white space, or the reserved key <see cref="ObjectiveName"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rankingWeight"/> is NaN, infinite or negative.</exception>
     public TrainingObjective(string rankingLossName = "RankingLoss", double rankingWeight = 1.0)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(rankingLossName);
+        if (rankingLossName == ObjectiveName)
+        {
+            throw new ArgumentException($"\"{ObjectiveName}\" is the key of the whole objective; give the ranking loss another name.", nameof(rankingLossName));
+        }
+
         RankingLossName = rankingLossName;
         RankingWeight = Guard.CheckWeight(rankingWeight, nameof(rankingWeight));
     }
+
+    /// <summary>The key the whole objective is reported under: <c>loss</c>, as Lightning IR logs it.</summary>
+    public const string ObjectiveName = "loss";
 
     /// <summary>The key the ranking loss is reported under.</summary>
     public string RankingLossName { get; }
@@ -51,7 +59,7 @@ public sealed class TrainingObjective
     public double RankingWeight { get; }
 
     /// <summary>The regularizers and their weights, in the order they were added.</summary>
-    public IReadOnlyList<(RegularizationLossFunction Loss, double Weight)> Regularizers => regularizers;
+    public IReadOnlyList<(RegularizationLossFunction Regularizer, double Weight)> Regularizers => regularizers;
 
     /// <summary>Adds a regularizer with a weight (Lightning IR's default 1.0).</summary>
     /// <param name="regularizer">The regularizer.</param>
@@ -89,7 +97,7 @@ public sealed class TrainingObjective
     {
         ArgumentNullException.ThrowIfNull(output);
         using var scope = NewDisposeScope();
-        var statistics = new TrainingObjectiveStatistics(regularizers.Select(r => r.Loss.CollectStatistics(output)).ToList());
+        var statistics = new TrainingObjectiveStatistics(regularizers.Select(r => r.Regularizer.CollectStatistics(output)).ToList());
         return statistics.MoveToOuterDisposeScope();
     }
 
@@ -146,7 +154,7 @@ public sealed class TrainingObjective
             objective = objective.add(components.Total.mul(weight));
         }
 
-        names.Add("loss");
+        names.Add(ObjectiveName);
         parts.Add(objective);
         var values = stack(parts.Select(p => p.detach().to(ScalarType.Float64))).cpu().data<double>().ToArray();
         var report = new Dictionary<string, double>(names.Count, StringComparer.Ordinal);
@@ -161,7 +169,7 @@ public sealed class TrainingObjective
     private static string Unique(List<string> taken, string name)
     {
         var candidate = name;
-        for (var n = 2; taken.Contains(candidate, StringComparer.Ordinal); n++)
+        for (var n = 2; candidate == ObjectiveName || taken.Contains(candidate, StringComparer.Ordinal); n++)
         {
             candidate = $"{name}#{n}";
         }

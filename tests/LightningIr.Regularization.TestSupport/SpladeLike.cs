@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LightningIr.Regularization.Benchmarks;
+namespace LightningIr.Regularization.TestSupport;
 
 /// <summary>Inputs shaped like SPLADE's activations, log(1 + relu(x)): non-negative and mostly zero.</summary>
 public static class SpladeLike
