@@ -1,7 +1,8 @@
 namespace LightningIr.Regularization;
 
 /// <summary>
-/// A loss computed from the embeddings of a <see cref="BiEncoderOutput"/> rather than from its scores.
+/// A loss computed from the embeddings of a <see cref="BiEncoderOutput"/> rather than from its scores: the type to accept
+/// where any embedding loss will do.
 /// </summary>
 /// <remarks>Counterpart of Lightning IR's <c>lightning_ir.loss.base.EmbeddingLossFunction</c>.</remarks>
 public abstract class EmbeddingLossFunction : LossFunction

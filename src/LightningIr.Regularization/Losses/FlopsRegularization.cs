@@ -6,27 +6,10 @@ namespace LightningIr.Regularization;
 /// sequence position and term).
 /// </summary>
 /// <remarks>
-/// <para>
-/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.FLOPSRegularization</c>; the penalty is
-/// from Paria et al., "Minimizing FLOPs to Learn Efficient Sparse Representations" (ICLR 2020,
-/// arXiv:2004.05665) and is the regularizer of SPLADE (Formal et al., SIGIR 2021). The mean activation of
-/// term j over a batch estimates how often j is used; its square sum is a smooth stand-in for the
-/// expected number of multiplications of a query–document dot product on an inverted index. Unlike L1 it
-/// punishes terms that are active across many vectors (dense "stop-word" columns) far more than rare
-/// ones, which makes posting lists short and balanced. It is 2-homogeneous: doubling the vectors
-/// quadruples it. Typical SPLADE weights are λq ≈ 1e-4…3e-4 and λd ≈ 1e-4…1e-3, reached after a
-/// quadratic warmup.
-/// </para>
-/// <para>
-/// Thresholds (an extension, after sentence-transformers' <c>FlopsLoss(threshold=…)</c>, "FLOPS with L0
-/// masking", arXiv:2504.14839): a vector whose count of non-zero entries is at most the side's threshold
-/// is left out of the penalty (counted as zeros, while the batch mean still divides by the full batch),
-/// so vectors that are already sparse are not pushed further and receive no gradient from it.
-/// <see langword="null"/> turns it off and gives exactly Lightning IR's value.
-/// </para>
-/// <para>
-/// With <see cref="RegularizationLossFunction.UseScoringMask"/> on, padding vectors count as zeros.
-/// </para>
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.FLOPSRegularization</c>. Cites Paria et al., "Minimizing
+/// FLOPs to Learn Efficient Sparse Representations" (ICLR 2020, arXiv:2004.05665); thresholds after sentence-transformers'
+/// <c>FlopsLoss(threshold=…)</c> (arXiv:2504.14839); term weights after DF-FLOPS (Porco et al., SIGIR 2025, arXiv:2505.15070).
+/// The README explains each setting.
 /// </remarks>
 /// <example>
 /// <code>

@@ -6,17 +6,8 @@ namespace LightningIr.Regularization;
 /// other positions.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.L1Regularization</c>, which cites
-/// Tibshirani, "Regression Shrinkage and Selection via the Lasso" (1996). Its gradient is <c>sign(x)</c>:
-/// every non-zero entry is pushed towards zero at the same rate, so small entries reach exactly zero
-/// and the vectors become sparse; SPLADE logs this quantity as its L1 term. Zero entries get the
-/// subgradient 0.
-/// </para>
-/// <para>
-/// With <see cref="RegularizationLossFunction.UseScoringMask"/> on, the mean runs over real vectors only
-/// (and is 0 when a side has none).
-/// </para>
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.L1Regularization</c>. Cites Tibshirani, "Regression
+/// Shrinkage and Selection via the Lasso" (1996).
 /// </remarks>
 /// <example>
 /// <code>

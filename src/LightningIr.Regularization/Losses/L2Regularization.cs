@@ -6,18 +6,8 @@ namespace LightningIr.Regularization;
 /// other positions.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.L2Regularization</c>, which cites
-/// Hoerl &amp; Kennard, "Ridge Regression: Biased Estimation for Nonorthogonal Problems" (1970). Note that
-/// Lightning IR's code — and so this port — penalises the norm itself, not its square as ridge regression
-/// does: the penalty is 1-homogeneous, and its gradient <c>x / ‖x‖₂</c> has unit length whatever the
-/// vector's size, shrinking every vector towards zero at the same rate. An all-zero vector gets the
-/// subgradient 0, as in PyTorch.
-/// </para>
-/// <para>
-/// With <see cref="RegularizationLossFunction.UseScoringMask"/> on, the mean runs over real vectors only
-/// (and is 0 when a side has none).
-/// </para>
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.L2Regularization</c>, which penalises the norm itself,
+/// not its square. Cites Hoerl &amp; Kennard, "Ridge Regression: Biased Estimation for Nonorthogonal Problems" (1970).
 /// </remarks>
 /// <example>
 /// <code>

@@ -1,7 +1,8 @@
 namespace LightningIr.Regularization;
 
 /// <summary>
-/// Base of every loss function in the library.
+/// Base of every loss function in the library: it gives each its log <see cref="Name"/>, and it keeps Lightning IR's
+/// hierarchy so that code written against Lightning IR's types ports directly.
 /// </summary>
 /// <remarks>Counterpart of Lightning IR's <c>lightning_ir.loss.base.LossFunction</c>.</remarks>
 public abstract class LossFunction

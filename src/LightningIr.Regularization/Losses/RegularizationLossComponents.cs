@@ -3,11 +3,7 @@ namespace LightningIr.Regularization;
 /// <summary>
 /// The two weighted halves of a regularization loss and their sum, for logging each side separately.
 /// </summary>
-/// <remarks>
-/// All three are 0-dimensional tensors in the caller's dispose scope; <see cref="Total"/> equals what
-/// <see cref="EmbeddingLossFunction.ComputeLoss"/> returns for the same input. Without a dispose scope,
-/// dispose the record (or the tensors) when done.
-/// </remarks>
+/// <remarks>No Lightning IR counterpart: after sentence-transformers' <c>SpladeLoss</c>, which returns its components for logging.</remarks>
 /// <param name="Query">The query penalty, already multiplied by <see cref="RegularizationLossFunction.QueryWeight"/>.</param>
 /// <param name="Doc">The document penalty, already multiplied by <see cref="RegularizationLossFunction.DocWeight"/>.</param>
 /// <param name="Total"><paramref name="Query"/> + <paramref name="Doc"/>: the value to add to the training objective.</param>

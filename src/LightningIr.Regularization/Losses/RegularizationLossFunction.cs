@@ -9,19 +9,8 @@ namespace LightningIr.Regularization;
 /// how one side is penalised (<see cref="ComputePenalty"/>).
 /// </summary>
 /// <remarks>
-/// <para>
-/// Counterpart of Lightning IR's <c>lightning_ir.loss.base.RegularizationLossFunction</c>. The loss is
-/// <c>QueryWeight · penalty(queries) + DocWeight · penalty(documents)</c>, a 0-dimensional tensor with the
-/// embeddings' dtype and device that carries their autograd graph.
-/// </para>
-/// <para>
-/// Memory: every intermediate is created in a private dispose scope and released before the call
-/// returns; only the result leaves it, into the caller's dispose scope if there is one (otherwise the
-/// caller owns it). No value is copied to the host, so a call never waits for the device.
-/// </para>
-/// <para>
-/// The weights may be changed between steps (see <see cref="RegularizationWeightScheduler"/>); a call reads each once.
-/// </para>
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.base.RegularizationLossFunction</c>. The README describes the memory,
+/// exception and split-batch contracts.
 /// </remarks>
 public abstract class RegularizationLossFunction : EmbeddingLossFunction
 {

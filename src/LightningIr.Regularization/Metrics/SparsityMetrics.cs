@@ -5,11 +5,8 @@ namespace LightningIr.Regularization;
 /// what a query–document dot product costs on an inverted index.
 /// </summary>
 /// <remarks>
-/// Vectors run along the last dimension; every other dimension indexes vectors (<c>[batch, dim]</c>,
-/// <c>[batch, 1, vocab]</c> or <c>[batch, seq, dim]</c>). The figures count non-zero entries (which builds no
-/// autograd graph), free every intermediate, and copy one number to the host each (so each call waits for the device once:
-/// call them when logging, not inside the loss). They follow naver/splade's logged L0 and the FLOPS figure
-/// of Paria et al. (ICLR 2020) that SPLADE papers report.
+/// After naver/splade's logged L0 and the FLOPS figure of Paria et al. (ICLR 2020, arXiv:2004.05665); no Lightning IR
+/// counterpart. Each call copies one number to the host: call them when logging, not inside the loss.
 /// </remarks>
 /// <example>
 /// <code>

@@ -1,10 +1,12 @@
 namespace LightningIr.Regularization;
 
 /// <summary>
-/// The output of a Lightning IR model: the base record that every model output derives from.
+/// The output of a Lightning IR model: the base record that every model output derives from, carrying the scores. It is
+/// here so that <see cref="BiEncoderOutput"/> has Lightning IR's shape and code ported from Lightning IR keeps its types.
 /// </summary>
 /// <remarks>Counterpart of Lightning IR's <c>lightning_ir.base.model.LightningIROutput</c>.</remarks>
 /// <param name="Scores">Relevance scores of the query–document pairs, if the model computed them.</param>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027", Justification = "The other overload is the record's compiler-generated copy constructor.")]
 public record LightningIrOutput(Tensor? Scores = null)
 {
     /// <summary>

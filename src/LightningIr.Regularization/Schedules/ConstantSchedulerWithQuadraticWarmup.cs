@@ -4,10 +4,8 @@ namespace LightningIr.Regularization;
 /// 0 during the delay, <c>((step − delay) / warmup)²</c> during the warmup, then 1: SPLADE's schedule.
 /// </summary>
 /// <remarks>
-/// Counterpart of Lightning IR's <c>lightning_ir.schedulers.ConstantSchedulerWithQuadraticWarmup</c>. With no
-/// delay it is naver/splade's <c>RegWeightScheduler</c>, λₜ = λ·(t/T)², t = 1 at the first step
-/// (Formal et al., SPLADE v2, arXiv:2109.10086). The slow start lets the ranking loss shape the vectors
-/// before FLOPS starts to empty them.
+/// Counterpart of Lightning IR's <c>lightning_ir.schedulers.ConstantSchedulerWithQuadraticWarmup</c>; without a delay it is
+/// naver/splade's <c>RegWeightScheduler</c> (Formal et al., SPLADE v2, arXiv:2109.10086).
 /// </remarks>
 /// <example>
 /// <code>

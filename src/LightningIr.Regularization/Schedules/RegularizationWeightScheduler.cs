@@ -7,15 +7,8 @@ namespace LightningIr.Regularization;
 /// scheduler was created.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Counterpart of Lightning IR's <c>lightning_ir.schedulers.LambdaWarmupScheduler</c> with its
-/// <c>GenericScheduler</c> callback. Without a warmup, FLOPS drives the vectors to zero before the
-/// ranking loss has shaped them (Formal et al., SPLADE, SIGIR 2021), so λ starts at 0 and grows.
-/// </para>
-/// <para>
-/// Steps count from 1 at the first batch, as Lightning IR's <c>trainer.global_step + 1</c>: call
-/// <see cref="Step"/> once per batch before computing the loss, and <see cref="Restore"/> when training ends.
-/// </para>
+/// Counterpart of Lightning IR's <c>lightning_ir.schedulers.LambdaWarmupScheduler</c> with its <c>GenericScheduler</c>
+/// callback; steps count from 1, as its <c>trainer.global_step + 1</c>. Warmup as in SPLADE (Formal et al., SIGIR 2021).
 /// </remarks>
 /// <example>
 /// <code>

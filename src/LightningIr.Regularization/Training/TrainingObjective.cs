@@ -5,17 +5,9 @@ namespace LightningIr.Regularization;
 /// every part as a number for logging, as Lightning IR's module does with its list of (loss, weight) pairs.
 /// </summary>
 /// <remarks>
-/// <para>
-/// The objective is <c>rankingWeight · ranking + Σᵢ weightᵢ · regularizerᵢ(output)</c>. The reported parts
-/// are, under these keys: the ranking loss (<see cref="RankingLossName"/>), each regularizer's value before its
-/// list weight under its <see cref="LossFunction.Name"/> (Lightning IR logs each loss under its class name),
-/// that value's weighted query and document halves under <c>Name/query</c> and <c>Name/doc</c>, and the
-/// objective under <c>loss</c>. A name used twice gets a suffix (<c>#2</c>, ...).
-/// </para>
-/// <para>
-/// The numbers are copied to the host in one transfer per call; the objective tensor stays on the device in
-/// the caller's dispose scope, ready for <c>backward()</c>.
-/// </para>
+/// Counterpart of the list of (loss, weight) pairs a Lightning IR module trains on, each logged under its class name.
+/// The keys: <see cref="RankingLossName"/>, each regularizer's <see cref="LossFunction.Name"/> (its value before the list
+/// weight) with <c>/query</c> and <c>/doc</c>, and <see cref="ObjectiveName"/>; a name used twice gets <c>#2</c>, ….
 /// </remarks>
 /// <example>
 /// <code>
