@@ -146,7 +146,7 @@ internal static class Guard
 
     /// <summary>The message for two things on different devices.</summary>
     public static string DeviceMismatch(string aName, Device a, string bName, Device b)
-        => $"The {aName} are on {a} but the {bName} on {b}; put both on one device.";
+        => $"Found the {aName} on {a} and the {bName} on {b}; put both on one device.";
 
     /// <summary>Whether two devices are the same (type and index).</summary>
     public static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;

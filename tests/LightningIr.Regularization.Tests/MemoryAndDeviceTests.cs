@@ -116,18 +116,23 @@ public sealed class MemoryAndDeviceTests
         var mask = ones(4, 1, dtype: ScalarType.Bool, device: meta);
 
         FluentActions.Invoking(() => new L1Regularization().ComputeLoss(cpu, elsewhere))
-            .Should().Throw<ArgumentException>().WithMessage("*query embeddings are on cpu but the document embeddings on meta*");
+            .Should().Throw<ArgumentException>().WithMessage("Found the query embeddings on cpu and the document embeddings on meta; put both on one device.*");
         FluentActions.Invoking(() => new L1Regularization { UseScoringMask = true }.ComputeLoss(TestLosses.Output(cpu, cpu, mask)))
-            .Should().Throw<ArgumentException>().WithMessage("*query scoring mask are on meta*");
+            .Should().Throw<ArgumentException>().WithMessage("Found the query scoring mask on meta and the query embeddings on cpu*");
         FluentActions.Invoking(() => new FlopsRegularization(docTermWeights: ones(8)).ComputeLoss(elsewhere, elsewhere))
-            .Should().Throw<ArgumentException>().WithMessage("*document term weights are on cpu*");
+            .Should().Throw<ArgumentException>().WithMessage("Found the document term weights on cpu and the document embeddings on meta*");
         FluentActions.Invoking(() => SparsityMetrics.Flops(cpu, elsewhere))
-            .Should().Throw<ArgumentException>().WithMessage("*on meta*");
+            .Should().Throw<ArgumentException>().WithParameterName("docEmbeddings").WithMessage("Found the query embeddings on cpu and the document embeddings on meta*");
         var statistics = new FlopsRegularization().CollectStatistics(TestLosses.Output(cpu, cpu));
         FluentActions.Invoking(() => new FlopsRegularization().ComputeLoss(TestLosses.Output(elsewhere, elsewhere), statistics))
-            .Should().Throw<ArgumentException>().WithParameterName("total").WithMessage("*statistics are on cpu*");
+            .Should().Throw<ArgumentException>().WithParameterName("total").WithMessage("Found the statistics on cpu and the part's embeddings on meta*");
         using var estimator = new DocumentFrequencyEstimator();
         estimator.Add(cpu);
-        FluentActions.Invoking(() => estimator.Add(elsewhere)).Should().Throw<ArgumentException>().WithMessage("*on meta*");
+        FluentActions.Invoking(() => estimator.Add(elsewhere))
+            .Should().Throw<ArgumentException>().WithMessage("Found the embeddings on meta and the estimator's counts on cpu*");
+        var plain = new L1Regularization(); // its statistics read no data, which meta tensors do not have
+        var onCpu = plain.CollectStatistics(TestLosses.Output(cpu, cpu));
+        FluentActions.Invoking(() => onCpu.Add(plain.CollectStatistics(TestLosses.Output(elsewhere, elsewhere))))
+            .Should().Throw<ArgumentException>().WithParameterName("other").WithMessage("Found the statistics on cpu and the other statistics on meta*");
     }
 }

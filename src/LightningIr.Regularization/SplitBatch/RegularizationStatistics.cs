@@ -193,5 +193,6 @@ public sealed class RegularizationStatistics : IDisposable
         return new RegularizationStatistics(layout, Query.clone(), Doc.clone(), QueryCount, DocCount);
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Query.IsInvalid || Doc.IsInvalid, this);
+    /// <summary>Both tensors are always disposed together (by <see cref="Dispose"/> or by their common dispose scope).</summary>
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Query.IsInvalid, this);
 }

@@ -1,0 +1,269 @@
+namespace LightningIr.Regularization.Tests;
+
+/// <summary>
+/// The argument contracts of the public API: which exception, for which parameter, with which message, and that
+/// disposing releases native memory. Found missing by mutation testing (Stryker.NET).
+/// </summary>
+public sealed class ContractTests
+{
+    private static BiEncoderOutput Sample(long rows = 4) => TestLosses.Output(rand(rows, 1, 8), rand(rows + 1, 1, 8));
+
+    [Fact]
+    public void Null_outputs_and_statistics_are_refused_by_name_even_by_subclasses_that_ignore_the_output()
+    {
+        using var scope = NewDisposeScope();
+        var output = Sample();
+        FluentActions.Invoking(() => new L1Regularization().ProcessEmbeddings(null!))
+            .Should().Throw<ArgumentNullException>().WithParameterName("output");
+        FluentActions.Invoking(() => new FixedEmbeddings().ComputeLoss((BiEncoderOutput)null!))
+            .Should().Throw<ArgumentNullException>().WithParameterName("output");
+        FluentActions.Invoking(() => new L1Regularization().ComputeLoss(output, null!))
+            .Should().Throw<ArgumentNullException>().WithParameterName("total");
+        FluentActions.Invoking(() => new L1Regularization().ComputeLossComponents(output, null!))
+            .Should().Throw<ArgumentNullException>().WithParameterName("total");
+
+        var empty = new TrainingObjective();
+        FluentActions.Invoking(() => empty.CollectStatistics(null!)).Should().Throw<ArgumentNullException>().WithParameterName("output");
+        FluentActions.Invoking(() => empty.Compute(zeros(1).squeeze(), null!)).Should().Throw<ArgumentNullException>().WithParameterName("output");
+        FluentActions.Invoking(() => empty.Compute(zeros(1).squeeze(), output, null!)).Should().Throw<ArgumentNullException>().WithParameterName("total");
+        var disposed = zeros(1).squeeze();
+        disposed.Dispose();
+        FluentActions.Invoking(() => empty.Compute(disposed, output))
+            .Should().Throw<ArgumentException>().WithParameterName("rankingLoss").WithMessage("*but it has been disposed.*");
+    }
+
+    [Fact]
+    public void Statistics_name_what_does_not_match()
+    {
+        using var scope = NewDisposeScope();
+        var output = Sample();
+        var l1 = new L1Regularization().CollectStatistics(output);
+        FluentActions.Invoking(() => l1.Add(new L2Regularization().CollectStatistics(output)))
+            .Should().Throw<ArgumentException>()
+            .WithMessage("Statistics do not match: these statistics were collected by L1Regularization but the other statistics belong to L2Regularization.*");
+        FluentActions.Invoking(() => new L1Regularization { UseScoringMask = true }.ComputeLoss(output, l1))
+            .Should().Throw<ArgumentException>()
+            .WithMessage("Statistics do not match: the statistics were collected with UseScoringMask=False but this loss and part use UseScoringMask=True.*");
+        FluentActions.Invoking(() => new FlopsRegularization(queryThreshold: -1))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("An activation threshold must be ≥ 0 (or null for none), but queryThreshold was -1.*");
+    }
+
+    [Fact]
+    public void Summing_and_adding_statistics_refuses_nulls_and_disposed_operands()
+    {
+        using var scope = NewDisposeScope();
+        var loss = new FlopsRegularization();
+        var a = loss.CollectStatistics(Sample());
+        var b = loss.CollectStatistics(Sample());
+        var disposed = loss.CollectStatistics(Sample());
+        disposed.Dispose();
+
+        FluentActions.Invoking(() => RegularizationStatistics.Sum(null!)).Should().Throw<ArgumentNullException>().WithParameterName("parts");
+        FluentActions.Invoking(() => RegularizationStatistics.Sum([null!])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
+        FluentActions.Invoking(() => RegularizationStatistics.Sum([a, null!])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
+        FluentActions.Invoking(() => RegularizationStatistics.Sum([])).Should().Throw<ArgumentException>().WithMessage("There are no statistics to sum*");
+        FluentActions.Invoking(() => a.Add(null!)).Should().Throw<ArgumentNullException>().WithParameterName("other");
+        FluentActions.Invoking(() => a.Add(disposed)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => disposed.Add(a)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => loss.ComputeLoss(Sample(), disposed))
+            .Should().Throw<ObjectDisposedException>().Which.ObjectName.Should().Be(typeof(RegularizationStatistics).FullName);
+        a.Add(b).QueryCount.Should().Be(8);
+
+        var objective = new TrainingObjective().Add(loss);
+        var part = objective.CollectStatistics(Sample());
+        FluentActions.Invoking(() => TrainingObjectiveStatistics.Sum(null!)).Should().Throw<ArgumentNullException>().WithParameterName("parts");
+        FluentActions.Invoking(() => TrainingObjectiveStatistics.Sum([part, null!])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
+        FluentActions.Invoking(() => TrainingObjectiveStatistics.Sum([])).Should().Throw<ArgumentException>().WithMessage("There are no statistics to sum*");
+        FluentActions.Invoking(() => new TrainingObjective().Add(loss).Add(loss).Compute(zeros(1).squeeze(), Sample(), part))
+            .Should().Throw<ArgumentException>().WithMessage("The statistics hold 1 regularizers but the objective has 2*");
+    }
+
+    [Fact]
+    public void All_reduce_refuses_every_bad_result_of_either_kind_of_statistics()
+    {
+        using var scope = NewDisposeScope();
+        var loss = new FlopsRegularization();
+        var statistics = loss.CollectStatistics(Sample());
+        var objective = new TrainingObjective().Add(loss).CollectStatistics(Sample());
+
+        FluentActions.Invoking(() => statistics.AllReduce(null!)).Should().Throw<ArgumentNullException>().WithParameterName("allReduceSum");
+        FluentActions.Invoking(() => statistics.AllReduce(_ => null!))
+            .Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null.*");
+        FluentActions.Invoking(() => statistics.AllReduce(t =>
+        {
+            var gone = t.clone();
+            gone.Dispose();
+            return gone;
+        })).Should().Throw<ArgumentException>().WithMessage("*but returned a disposed tensor.*");
+        FluentActions.Invoking(() => statistics.AllReduce(t =>
+        {
+            var counts = t.clone();
+            counts[1] = tensor(0.5, ScalarType.Float64); // only the document count is wrong
+            return counts;
+        })).Should().Throw<ArgumentException>().WithMessage("*whole numbers at least this process's*");
+
+        FluentActions.Invoking(() => objective.AllReduce(null!)).Should().Throw<ArgumentNullException>().WithParameterName("allReduceSum");
+        FluentActions.Invoking(() => objective.AllReduce(_ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null.*");
+        FluentActions.Invoking(() => objective.AllReduce(t => t[..^1].clone()))
+            .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage($"The all-reduce must return a 1-D float64 tensor of {objective.Length} values*");
+        FluentActions.Invoking(() => objective.AllReduce(t => t.reshape(1, -1).clone()))
+            .Should().Throw<ArgumentException>().WithParameterName("allReduceSum");
+    }
+
+    [Fact]
+    public void Disposing_statistics_and_estimators_releases_their_tensors_and_detached_ones_outlive_the_scope()
+    {
+        var output = Sample();
+        var objective = new TrainingObjective().Add(new FlopsRegularization()).Add(new L1Regularization());
+        TrainingObjectiveStatistics kept;
+        RegularizationStatistics single;
+        using (var scope = NewDisposeScope())
+        {
+            kept = objective.CollectStatistics(output).DetachFromDisposeScope();
+            single = new FlopsRegularization().CollectStatistics(output).DetachFromDisposeScope();
+        }
+
+        DisposeScopeManager.Statistics.Reset();
+        using (var scope = NewDisposeScope())
+        {
+            objective.Compute(zeros(1).squeeze(), output, kept).Values.Should().ContainKey("FLOPSRegularization");
+        }
+
+        kept.Dispose();
+        single.Dispose();
+        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(6, "two tensors for each of the three statistics");
+        var estimator = new DocumentFrequencyEstimator();
+        estimator.Add(output.DocEmbeddings!.Embeddings);
+        DisposeScopeManager.Statistics.Reset();
+        estimator.Dispose();
+        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(1, "the counts");
+        output.QueryEmbeddings!.Embeddings.Dispose();
+        output.DocEmbeddings.Embeddings.Dispose();
+    }
+
+    [Fact]
+    public void Split_batch_support_needs_both_hooks_at_the_penaltys_level()
+    {
+        using var scope = NewDisposeScope();
+        var output = Sample();
+        FluentActions.Invoking(() => new OnlyCollects().CollectStatistics(output))
+            .Should().Throw<NotSupportedException>().WithMessage("*OnlyCollects overrides ComputePenalty but not CollectPenaltyStatistics and ComputePenaltyShare*Override both hooks*");
+        FluentActions.Invoking(() => new OnlyShares().CollectStatistics(output)).Should().Throw<NotSupportedException>();
+    }
+
+    [Fact]
+    public void Functional_forms_name_bad_input_and_accept_threshold_zero()
+    {
+        using var scope = NewDisposeScope();
+        var x = SplitBatchTests.SpladeLike([6, 12], ScalarType.Float32, seed: 60);
+        FluentActions.Invoking(() => RegularizationPenalties.Flops(ones(3)))
+            .Should().Throw<ArgumentException>().WithParameterName("embeddings").WithMessage("The input embeddings must have shape*");
+        FluentActions.Invoking(() => RegularizationPenalties.Flops(x, activeThreshold: -2))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("An activation threshold must be ≥ 0, or null for none.*");
+        FluentActions.Invoking(() => RegularizationPenalties.Flops(x, termWeights: ones(5)))
+            .Should().Throw<ArgumentException>().WithMessage("The input term weights have shape [5]*");
+        FluentActions.Invoking(() => RegularizationPenalties.L1(x, ones(6, dtype: ScalarType.Int32)))
+            .Should().Throw<ArgumentException>().WithMessage("The input scoring mask must be a boolean tensor*");
+        RegularizationPenalties.Flops(x, activeThreshold: 0).equal(new FlopsRegularization(1, 0, queryThreshold: 0).ComputeLoss(x, x))
+            .item<bool>().Should().BeTrue();
+    }
+
+    [Fact]
+    public void Masks_metrics_weights_and_activations_say_what_is_wrong()
+    {
+        using var scope = NewDisposeScope();
+        var x = rand(4, 8);
+        var mask = ones(4, dtype: ScalarType.Bool);
+        mask.Dispose();
+        FluentActions.Invoking(() => new L2Regularization { UseScoringMask = true }.ComputeLoss(TestLosses.Output(x, x, mask)))
+            .Should().Throw<ArgumentException>().WithMessage("The query scoring mask has been disposed.*");
+        FluentActions.Invoking(() => SparsityMetrics.L0(ones(3))).Should().Throw<ArgumentException>().WithMessage("The input embeddings must have shape*");
+        FluentActions.Invoking(() => SparsityMetrics.Flops(ones(3), x))
+            .Should().Throw<ArgumentException>().WithParameterName("queryEmbeddings").WithMessage("The query embeddings must have shape*");
+        FluentActions.Invoking(() => SparsityMetrics.Flops(x, ones(3)))
+            .Should().Throw<ArgumentException>().WithParameterName("docEmbeddings").WithMessage("The document embeddings must have shape*");
+
+        var loss = new FlopsRegularization();
+        var gone = ones(8);
+        gone.Dispose();
+        FluentActions.Invoking(() => loss.DocTermWeights = gone).Should().Throw<ArgumentException>().WithMessage("The term weights tensor has been disposed.*");
+        FluentActions.Invoking(() => loss.DocTermWeights = ones(8, dtype: ScalarType.Int64))
+            .Should().Throw<ArgumentException>().WithMessage("Term weights must be a floating-point tensor, but have dtype Int64.*");
+        FluentActions.Invoking(() => loss.DocTermWeights = tensor(new[] { -1.0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("Term weights must all be finite and ≥ 0*");
+        FluentActions.Invoking(() => new DocumentFrequencyEstimator().Add(ones(2, 4, dtype: ScalarType.Int32)))
+            .Should().Throw<ArgumentException>().WithMessage("The document embeddings must be a floating-point tensor*");
+
+        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x, 2, 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("α is the document-frequency fraction whose weight is ½*");
+        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x, 0.5, 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("β is the steepness*");
+        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x.add(1), 0.5, 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Document-frequency fractions must lie in [0, 1]*");
+    }
+
+    [Fact]
+    public void Schedules_accept_their_boundary_values_and_explain_refusals()
+    {
+        var l1 = new L1Regularization(1, 1);
+        new LinearSchedulerWithLinearWarmup(l1, 10, 100, finalValue: 0).FinalValue.Should().Be(0);
+        new LinearSchedulerWithLinearWarmup(l1, 10, 100, finalValue: 1).ValueAt(100).Should().Be(1, "a final value of 1 never decays");
+        ConstantSchedulerWithLinearWarmup.FromWarmupRatio(l1, 100, 0).ValueAt(1).Should().Be(1, "a warmup ratio of 0 means no warmup");
+        ConstantSchedulerWithLinearWarmup.FromWarmupRatio(l1, 100, 1).NumWarmupSteps.Should().Be(100);
+        FluentActions.Invoking(() => new LinearSchedulerWithLinearWarmup(l1, 10, 100, finalValue: -0.1))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("The final value must be between 0 and 1.*");
+        FluentActions.Invoking(() => ConstantSchedulerWithLinearWarmup.FromWarmupRatio(l1, 100, -0.1))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("The warmup ratio must be between 0 and 1.*");
+        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(l1, 10, weights: 0))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("Schedule the query weight, the document weight or both.*");
+    }
+
+    [Fact]
+    public void Half_precision_statistics_sum_in_float32()
+    {
+        using var scope = NewDisposeScope();
+        // 2049 is not a float16 number: a column sum rounded to float16 would read 2048.
+        var x = ones(2049, 3, dtype: ScalarType.Float16);
+        var statistics = new FlopsRegularization().CollectStatistics(TestLosses.Output(x, x));
+        double[] packed = [];
+        statistics.AllReduce(t =>
+        {
+            packed = t.data<double>().ToArray();
+            return t.clone();
+        });
+        packed.Should().Equal(2049, 2049, 2049, 2049, 2049, 2049, 2049, 2049);
+    }
+
+    [Fact]
+    public void Records_differ_in_every_member_and_in_their_type()
+    {
+        var a = ones(1);
+        var b = ones(1);
+        new RegularizationLossComponents(a, a, a).Should().NotBe(new RegularizationLossComponents(b, a, a));
+        new RegularizationLossComponents(a, a, a).Should().NotBe(new RegularizationLossComponents(a, b, a));
+        new BiEncoderEmbedding(a).Should().NotBe(new TaggedEmbedding(a), "a derived record type is another type");
+        new BiEncoderEmbedding(a).Should().NotBe(new BiEncoderEmbedding(a, null, ["d1"]));
+        a.Dispose();
+        b.Dispose();
+    }
+
+    private sealed record TaggedEmbedding(Tensor Embeddings) : BiEncoderEmbedding(Embeddings);
+
+    /// <summary>Ignores the output: the base must still refuse a null one.</summary>
+    private sealed class FixedEmbeddings : L2Regularization
+    {
+        public override (Tensor Query, Tensor Doc) ProcessEmbeddings(BiEncoderOutput output) => (ones(2, 3), ones(2, 3));
+    }
+
+    private sealed class OnlyCollects : RegularizationLossFunction
+    {
+        protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side) => embeddings.sum();
+
+        protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side) => embeddings.sum();
+    }
+
+    private sealed class OnlyShares : RegularizationLossFunction
+    {
+        protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side) => embeddings.sum();
+
+        protected override Tensor ComputePenaltyShare(
+            Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount) => embeddings.sum();
+    }
+}
