@@ -106,8 +106,10 @@ public sealed class ContractTests
         FluentActions.Invoking(() => objective.AllReduce(_ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null.*");
         FluentActions.Invoking(() => objective.AllReduce(t => t[..^1].clone()))
             .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage($"The all-reduce must return a 1-D float64 tensor of {objective.Length} values*");
-        FluentActions.Invoking(() => objective.AllReduce(t => t.reshape(1, -1).clone()))
-            .Should().Throw<ArgumentException>().WithParameterName("allReduceSum");
+        FluentActions.Invoking(() => objective.AllReduce(t => t.reshape(-1, 1).clone()))
+            .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage($"*but returned dtype Float64 and shape [{objective.Length}, 1].*");
+        FluentActions.Invoking(() => objective.AllReduce(t => t.to(ScalarType.Float32)))
+            .Should().Throw<ArgumentException>().WithMessage("*but returned dtype Float32*");
     }
 
     [Fact]

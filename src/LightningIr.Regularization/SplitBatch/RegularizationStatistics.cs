@@ -142,14 +142,7 @@ public sealed class RegularizationStatistics : IDisposable
     /// <summary>Statistics with this layout built from a packed tensor such as <see cref="Pack"/> returns.</summary>
     internal RegularizationStatistics FromPacked(Tensor packed, string paramName)
     {
-        if (packed.IsInvalid || packed.dtype != ScalarType.Float64 || packed.dim() != 1 || packed.shape[0] != Length)
-        {
-            throw new ArgumentException(
-                $"The all-reduce must return a 1-D float64 tensor of {Length} values, like the one it was given, but returned "
-                + (packed.IsInvalid ? "a disposed tensor." : $"dtype {packed.dtype} and shape {Guard.Format(packed.shape)}."),
-                paramName);
-        }
-
+        CheckPacked(packed, Length, paramName);
         using var scope = NewDisposeScope();
         var values = packed.to(Query.device);
         var counts = values[..2].cpu().data<double>().ToArray();
@@ -182,6 +175,18 @@ public sealed class RegularizationStatistics : IDisposable
         if (!Guard.SameDevice(Query.device, device))
         {
             throw new ArgumentException(Guard.DeviceMismatch("statistics", Query.device, "part's embeddings", device), paramName);
+        }
+    }
+
+    /// <summary>Throws unless an all-reduce returned a live 1-D float64 tensor of <paramref name="length"/> values.</summary>
+    internal static void CheckPacked(Tensor packed, long length, string paramName)
+    {
+        if (packed.IsInvalid || packed.dtype != ScalarType.Float64 || packed.dim() != 1 || packed.shape[0] != length)
+        {
+            throw new ArgumentException(
+                $"The all-reduce must return a 1-D float64 tensor of {length} values, like the one it was given, but returned "
+                + (packed.IsInvalid ? "a disposed tensor." : $"dtype {packed.dtype} and shape {Guard.Format(packed.shape)}."),
+                paramName);
         }
     }
 

@@ -66,12 +66,7 @@ public sealed class TrainingObjectiveStatistics : IDisposable
         using var scope = NewDisposeScope();
         var packed = cat(Regularizers.Select(r => r.Pack()).ToList());
         var reduced = allReduceSum(packed) ?? throw new ArgumentNullException(nameof(allReduceSum), "The all-reduce delegate returned null.");
-        if (reduced.IsInvalid || reduced.dim() != 1 || reduced.shape[0] != Length)
-        {
-            throw new ArgumentException(
-                $"The all-reduce must return a 1-D float64 tensor of {Length} values, like the one it was given.", nameof(allReduceSum));
-        }
-
+        RegularizationStatistics.CheckPacked(reduced, Length, nameof(allReduceSum));
         var results = new List<RegularizationStatistics>(Regularizers.Count);
         long offset = 0;
         foreach (var regularizer in Regularizers)
