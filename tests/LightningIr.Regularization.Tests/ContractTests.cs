@@ -64,6 +64,8 @@ public sealed class ContractTests
         FluentActions.Invoking(() => RegularizationStatistics.Sum([])).Should().Throw<ArgumentException>().WithMessage("There are no statistics to sum*");
         FluentActions.Invoking(() => a.Add(null!)).Should().Throw<ArgumentNullException>().WithParameterName("other");
         FluentActions.Invoking(() => a.Add(disposed)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => RegularizationStatistics.Sum([disposed, a]))
+            .Should().Throw<ObjectDisposedException>().Which.ObjectName.Should().Be(typeof(RegularizationStatistics).FullName);
         FluentActions.Invoking(() => disposed.Add(a)).Should().Throw<ObjectDisposedException>();
         FluentActions.Invoking(() => loss.ComputeLoss(Sample(), disposed))
             .Should().Throw<ObjectDisposedException>().Which.ObjectName.Should().Be(typeof(RegularizationStatistics).FullName);
@@ -137,8 +139,12 @@ public sealed class ContractTests
         var estimator = new DocumentFrequencyEstimator();
         estimator.Add(output.DocEmbeddings!.Embeddings);
         DisposeScopeManager.Statistics.Reset();
+        estimator.Reset();
+        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(1, "Reset releases the counts");
+        estimator.Add(output.DocEmbeddings!.Embeddings);
+        DisposeScopeManager.Statistics.Reset();
         estimator.Dispose();
-        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(1, "the counts");
+        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(1, "Dispose releases the counts");
         output.QueryEmbeddings!.Embeddings.Dispose();
         output.DocEmbeddings.Embeddings.Dispose();
     }
