@@ -13,51 +13,31 @@ namespace LightningIr.Regularization.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
-public class RegularizationBenchmarks
+public class RegularizationBenchmarks : LossBenchmark
 {
-    private Tensor query = null!;
-    private Tensor doc = null!;
-    private RegularizationLossFunction loss = null!;
-    private BiEncoderOutput output = null!;
-
     /// <summary>SPLADE: 32 queries and 256 documents over a 30,522-term vocabulary; Tiny: Lightning IR's 4×8×4 test.</summary>
     [Params("SPLADE", "Tiny")]
     public string Shape { get; set; } = "SPLADE";
 
-    [Params("L1", "L2", "FLOPS")]
-    public string Loss { get; set; } = "FLOPS";
-
     [GlobalSetup]
     public void Setup()
     {
-        torch.set_num_threads(2);
-        manual_seed(0);
         (long[] q, long[] d) = Shape == "SPLADE" ? (new long[] { 32, 1, 30522 }, new long[] { 256, 1, 30522 }) : ([4, 8, 4], [4, 8, 4]);
-        query = SpladeLike.Embeddings(q);
-        doc = SpladeLike.Embeddings(d);
-        loss = Regularizers.Create(Loss);
-        output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
-    }
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        query.Dispose();
-        doc.Dispose();
+        Prepare(q, d);
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("Forward")]
     public void LightningIrLiteral_Forward()
     {
         using var scope = NewDisposeScope();
-        LiteralLightningIr.Compute(Loss, query, doc, loss.QueryWeight, loss.DocWeight);
+        LiteralLightningIr.Compute(Loss, Query, Doc, Regularizer.QueryWeight, Regularizer.DocWeight);
     }
 
     [Benchmark, BenchmarkCategory("Forward")]
     public void Library_Forward()
     {
         using var scope = NewDisposeScope();
-        loss.ComputeLoss(output);
+        Regularizer.ComputeLoss(Output);
     }
 
     [Benchmark, BenchmarkCategory("Forward")]
@@ -68,7 +48,7 @@ public class RegularizationBenchmarks
     {
         using (var scope = NewDisposeScope())
         {
-            LiteralLightningIr.Compute(Loss, query, doc, loss.QueryWeight, loss.DocWeight).backward();
+            LiteralLightningIr.Compute(Loss, Query, Doc, Regularizer.QueryWeight, Regularizer.DocWeight).backward();
         }
 
         ClearGradients();
@@ -79,7 +59,7 @@ public class RegularizationBenchmarks
     {
         using (var scope = NewDisposeScope())
         {
-            loss.ComputeLoss(output).backward();
+            Regularizer.ComputeLoss(Output).backward();
         }
 
         ClearGradients();
@@ -87,17 +67,4 @@ public class RegularizationBenchmarks
 
     [Benchmark, BenchmarkCategory("ForwardBackward")]
     public void CloneFloor_ForwardBackward() => CloneBoth();
-
-    private void CloneBoth()
-    {
-        using var scope = NewDisposeScope();
-        query.clone();
-        doc.clone();
-    }
-
-    private void ClearGradients()
-    {
-        query.grad = null;
-        doc.grad = null;
-    }
 }

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
-using LightningIr.Regularization.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,53 +12,35 @@ namespace LightningIr.Regularization.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
-public class SplitBatchBenchmarks
+public class SplitBatchBenchmarks : LossBenchmark
 {
-    private Tensor query = null!;
-    private Tensor doc = null!;
-    private RegularizationLossFunction loss = null!;
-    private BiEncoderOutput part = null!;
     private RegularizationStatistics total = null!;
-
-    [Params("L1", "L2", "FLOPS")]
-    public string Loss { get; set; } = "FLOPS";
 
     [GlobalSetup]
     public void Setup()
     {
-        torch.set_num_threads(2);
-        manual_seed(0);
-        query = SpladeLike.Embeddings(32, 1, 30522);
-        doc = SpladeLike.Embeddings(256, 1, 30522);
-        loss = Regularizers.Create(Loss);
-        part = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
+        Prepare([32, 1, 30522], [256, 1, 30522]);
         // The whole batch: this part twice, as two micro-batches of the same size would give.
         using var scope = NewDisposeScope();
-        var statistics = loss.CollectStatistics(part);
+        var statistics = Regularizer.CollectStatistics(Output);
         total = statistics.Add(statistics).DetachFromDisposeScope();
     }
 
-    [GlobalCleanup]
-    public void Cleanup()
+    /// <summary>Also the statistics; the base's <c>[GlobalCleanup]</c> attribute is inherited.</summary>
+    public override void Cleanup()
     {
         total.Dispose();
-        query.Dispose();
-        doc.Dispose();
+        base.Cleanup();
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("Statistics")]
-    public void CloneFloor_Statistics()
-    {
-        using var scope = NewDisposeScope();
-        query.clone();
-        doc.clone();
-    }
+    public void CloneFloor_Statistics() => CloneBoth();
 
     [Benchmark, BenchmarkCategory("Statistics")]
     public void CollectStatistics()
     {
         using var scope = NewDisposeScope();
-        loss.CollectStatistics(part);
+        Regularizer.CollectStatistics(Output);
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("PartForwardBackward")]
@@ -67,7 +48,7 @@ public class SplitBatchBenchmarks
     {
         using (var scope = NewDisposeScope())
         {
-            loss.ComputeLoss(part).backward();
+            Regularizer.ComputeLoss(Output).backward();
         }
 
         ClearGradients();
@@ -78,15 +59,9 @@ public class SplitBatchBenchmarks
     {
         using (var scope = NewDisposeScope())
         {
-            loss.ComputeLoss(part, total).backward();
+            Regularizer.ComputeLoss(Output, total).backward();
         }
 
         ClearGradients();
-    }
-
-    private void ClearGradients()
-    {
-        query.grad = null;
-        doc.grad = null;
     }
 }

@@ -92,20 +92,9 @@ def tensor_record(t):
     return {"shape": list(t.shape), "values": values(t)}
 
 
-def loss_case(name, loss, qshape, dshape, dtype, kind, wq, wd, seed, tq=None, td=None):
-    gen = torch.Generator().manual_seed(seed)
-    q = make(qshape, dtype, kind, gen).requires_grad_()
-    d = make(dshape, dtype, kind, gen).requires_grad_()
-    if loss == "FLOPS":
-        qpart, dpart = wq * flops_side(q, tq), wd * flops_side(d, td)
-    elif loss == "L2":
-        qpart, dpart = wq * q.norm(dim=-1).mean(), wd * d.norm(dim=-1).mean()
-    else:
-        qpart, dpart = wq * q.norm(p=1, dim=-1).mean(), wd * d.norm(p=1, dim=-1).mean()
-    total = LOSSES[loss](q, d, wq, wd, tq, td) if loss == "FLOPS" else LOSSES[loss](q, d, wq, wd)
-    assert torch.equal(total, qpart + dpart)
-    total.backward()
-    case = {
+def case_record(name, loss, dtype, wq, wd, q, d, total, qpart, dpart):
+    """A loss case as the C# tests read it: inputs, PyTorch's value, weighted parts and gradients (after backward)."""
+    return {
         "name": name,
         "loss": loss,
         "dtype": dtype,
@@ -119,6 +108,22 @@ def loss_case(name, loss, qshape, dshape, dtype, kind, wq, wd, seed, tq=None, td
         "expectedQueryGrad": values(q.grad),
         "expectedDocGrad": values(d.grad),
     }
+
+
+def loss_case(name, loss, qshape, dshape, dtype, kind, wq, wd, seed, tq=None, td=None):
+    gen = torch.Generator().manual_seed(seed)
+    q = make(qshape, dtype, kind, gen).requires_grad_()
+    d = make(dshape, dtype, kind, gen).requires_grad_()
+    if loss == "FLOPS":
+        qpart, dpart = wq * flops_side(q, tq), wd * flops_side(d, td)
+    elif loss == "L2":
+        qpart, dpart = wq * q.norm(dim=-1).mean(), wd * d.norm(dim=-1).mean()
+    else:
+        qpart, dpart = wq * q.norm(p=1, dim=-1).mean(), wd * d.norm(p=1, dim=-1).mean()
+    total = LOSSES[loss](q, d, wq, wd, tq, td) if loss == "FLOPS" else LOSSES[loss](q, d, wq, wd)
+    assert torch.equal(total, qpart + dpart)
+    total.backward()
+    case = case_record(name, loss, dtype, wq, wd, q, d, total, qpart, dpart)
     if tq is not None or td is not None:
         case["queryThreshold"] = tq
         case["docThreshold"] = td
@@ -188,22 +193,9 @@ def weighted_cases():
         dpart = ld * flops_side(d, td, wd, dmask)
         total = qpart + dpart
         total.backward()
-        case = {
-            "name": f"FLOPS/{name}",
-            "loss": "FLOPS",
-            "dtype": dtype,
-            "queryWeight": lq,
-            "docWeight": ld,
-            "query": tensor_record(q),
-            "doc": tensor_record(d),
-            "expectedLoss": float(total.detach().to(torch.float64)),
-            "expectedQueryPart": float(qpart.detach().to(torch.float64)),
-            "expectedDocPart": float(dpart.detach().to(torch.float64)),
-            "expectedQueryGrad": values(q.grad),
-            "expectedDocGrad": values(d.grad),
-            "queryTermWeights": tensor_record(wq),
-            "docTermWeights": tensor_record(wd),
-        }
+        case = case_record(f"FLOPS/{name}", "FLOPS", dtype, lq, ld, q, d, total, qpart, dpart)
+        case["queryTermWeights"] = tensor_record(wq)
+        case["docTermWeights"] = tensor_record(wd)
         if tq is not None or td is not None:
             case["queryThreshold"] = tq
             case["docThreshold"] = td

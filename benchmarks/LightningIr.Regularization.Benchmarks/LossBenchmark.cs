@@ -1,0 +1,55 @@
+using BenchmarkDotNet.Attributes;
+using LightningIr.Regularization.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LightningIr.Regularization.Benchmarks;
+
+/// <summary>
+/// What every loss benchmark shares: SPLADE-like query and document leaves that require grad, the regularizer under
+/// test, two threads, and clearing the gradients between forward+backward calls so that each call allocates them fresh.
+/// </summary>
+public abstract class LossBenchmark
+{
+    [Params("L1", "L2", "FLOPS")]
+    public string Loss { get; set; } = "FLOPS";
+
+    protected Tensor Query { get; private set; } = null!;
+
+    protected Tensor Doc { get; private set; } = null!;
+
+    protected RegularizationLossFunction Regularizer { get; private set; } = null!;
+
+    protected BiEncoderOutput Output { get; private set; } = null!;
+
+    [GlobalCleanup]
+    public virtual void Cleanup()
+    {
+        Query.Dispose();
+        Doc.Dispose();
+    }
+
+    protected void Prepare(long[] queryShape, long[] docShape)
+    {
+        torch.set_num_threads(2);
+        manual_seed(0);
+        Query = SpladeLike.Embeddings(queryShape);
+        Doc = SpladeLike.Embeddings(docShape);
+        Regularizer = Regularizers.Create(Loss);
+        Output = new BiEncoderOutput(QueryEmbeddings: new(Query), DocEmbeddings: new(Doc));
+    }
+
+    /// <summary>A clone of both tensors: the memory-traffic floor of reading and writing the embeddings once.</summary>
+    protected void CloneBoth()
+    {
+        using var scope = NewDisposeScope();
+        Query.clone();
+        Doc.clone();
+    }
+
+    protected void ClearGradients()
+    {
+        Query.grad = null;
+        Doc.grad = null;
+    }
+}
