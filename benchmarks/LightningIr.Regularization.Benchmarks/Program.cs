@@ -15,7 +15,7 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "soak")
         {
-            return SoakMode.Run(args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+            return SoakMode.Run(args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000);
         }
 
         // In-process: the benchmarks run in this process, whose TorchSharp native library the build has prepared.
