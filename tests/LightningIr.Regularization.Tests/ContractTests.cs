@@ -105,6 +105,13 @@ public sealed class ContractTests
         })).Should().Throw<ArgumentException>().WithMessage("*whole numbers at least this process's*");
 
         FluentActions.Invoking(() => objective.AllReduce(null!)).Should().Throw<ArgumentNullException>().WithParameterName("allReduceSum");
+        var calls = 0;
+        new TrainingObjective().CollectStatistics(Sample()).AllReduce(t =>
+        {
+            calls++;
+            return t;
+        }).Regularizers.Should().BeEmpty();
+        calls.Should().Be(0, "an objective without regularizers has nothing to all-reduce");
         FluentActions.Invoking(() => objective.AllReduce(_ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null.*");
         FluentActions.Invoking(() => objective.AllReduce(t => t[..^1].clone()))
             .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage($"The all-reduce must return a 1-D float64 tensor of {objective.Length} values*");

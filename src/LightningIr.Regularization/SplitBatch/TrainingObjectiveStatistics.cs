@@ -63,6 +63,12 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     public TrainingObjectiveStatistics AllReduce(Func<Tensor, Tensor> allReduceSum)
     {
         ArgumentNullException.ThrowIfNull(allReduceSum);
+        if (Regularizers.Count == 0)
+        {
+            // Nothing to reduce; every process holds the same objective, so every process skips the collective alike.
+            return new TrainingObjectiveStatistics([]);
+        }
+
         using var scope = NewDisposeScope();
         var packed = cat(Regularizers.Select(r => r.Pack()).ToList());
         var reduced = allReduceSum(packed) ?? throw new ArgumentNullException(nameof(allReduceSum), "The all-reduce delegate returned null.");
