@@ -117,7 +117,8 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// Collects the additive statistics of a batch or of part of one, for exact regularization of a split batch
     /// (gradient accumulation, cached embeddings, data-parallel processes). Goes through <see cref="ProcessEmbeddings"/>,
     /// <see cref="UseScoringMask"/> and the loss's settings as <see cref="ComputeLoss(BiEncoderOutput)"/> does, builds no
-    /// autograd graph, copies nothing to the host and accumulates in float64.
+    /// autograd graph and copies nothing to the host. The statistics are float64 (within the part, ATen reduces float32
+    /// and the half types in float32).
     /// </summary>
     /// <param name="output">The bi-encoder output of one part of the batch.</param>
     /// <returns>The part's statistics, in the caller's dispose scope: sum them over the parts (<see cref="RegularizationStatistics.Sum"/>) or all-reduce them (<see cref="RegularizationStatistics.AllReduce"/>).</returns>
