@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using LightningIr.Regularization.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,6 +10,9 @@ namespace LightningIr.Regularization.Benchmarks;
 /// What every loss benchmark shares: SPLADE-like query and document leaves that require grad, the regularizer under
 /// test, two threads, and clearing the gradients between forward+backward calls so that each call allocates them fresh.
 /// </summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
+[CategoriesColumn]
 public abstract class LossBenchmark
 {
     [Params("L1", "L2", "FLOPS")]

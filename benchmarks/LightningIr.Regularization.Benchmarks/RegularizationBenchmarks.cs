@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using LightningIr.Regularization.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,9 +9,6 @@ namespace LightningIr.Regularization.Benchmarks;
 /// Forward and forward+backward cost of each loss, against the literal Lightning IR op sequence
 /// (the baseline) and a clone of the same tensors (the memory-bandwidth floor), in one run.
 /// </summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
-[CategoriesColumn]
 public class RegularizationBenchmarks : LossBenchmark
 {
     /// <summary>SPLADE: 32 queries and 256 documents over a 30,522-term vocabulary; Tiny: Lightning IR's 4×8×4 test.</summary>

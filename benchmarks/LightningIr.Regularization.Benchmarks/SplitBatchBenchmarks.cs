@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,9 +8,6 @@ namespace LightningIr.Regularization.Benchmarks;
 /// The split-batch path at SPLADE shapes: collecting a part's statistics against a clone of the same tensors, and a
 /// part's exact share (forward+backward) against the plain loss on the same part, in one run.
 /// </summary>
-[MemoryDiagnoser]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
-[CategoriesColumn]
 public class SplitBatchBenchmarks : LossBenchmark
 {
     private RegularizationStatistics total = null!;

@@ -145,11 +145,11 @@ internal static class Guard
     }
 
     /// <summary>The message for two things on different devices.</summary>
-    public static string DeviceMismatch(string aName, Device a, string bName, Device b)
+    private static string DeviceMismatch(string aName, Device a, string bName, Device b)
         => $"Found the {aName} on {a} and the {bName} on {b}; put both on one device.";
 
     /// <summary>Whether two devices are the same (type and index).</summary>
-    public static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
+    private static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;
 
     /// <summary>Formats a shape the way PyTorch prints it: <c>[4, 8, 4]</c>.</summary>
     public static string Format(ReadOnlySpan<long> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

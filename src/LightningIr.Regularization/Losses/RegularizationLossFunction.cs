@@ -155,7 +155,6 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     public Tensor ComputeLoss(BiEncoderOutput part, RegularizationStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        ThrowIfSplitBatchUnsupported();
         using var scope = NewDisposeScope();
         return Compute(part, total, out _, out _).MoveToOuterDisposeScope();
     }
@@ -173,7 +172,6 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     public RegularizationLossComponents ComputeLossComponents(BiEncoderOutput part, RegularizationStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        ThrowIfSplitBatchUnsupported();
         using var scope = NewDisposeScope();
         var sum = Compute(part, total, out var query, out var doc);
         return new RegularizationLossComponents(
@@ -225,6 +223,11 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
 
     private Tensor Compute(BiEncoderOutput output, RegularizationStatistics? total, out Tensor query, out Tensor doc)
     {
+        if (total is not null)
+        {
+            ThrowIfSplitBatchUnsupported();
+        }
+
         var sides = Prepare(output);
         if (total is null)
         {
@@ -233,7 +236,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
         }
         else
         {
-            total.CheckFits(Layout(sides), sides.Query.shape[0], sides.Doc.shape[0], sides.Query.device, nameof(total));
+            total.CheckFits(Layout(sides), sides.Query, sides.Doc.shape[0], nameof(total));
             query = ComputePenaltyShare(sides.Query, sides.QueryMask, RegularizationSide.Query, total.Query, total.QueryCount).mul(QueryWeight);
             doc = ComputePenaltyShare(sides.Doc, sides.DocMask, RegularizationSide.Doc, total.Doc, total.DocCount).mul(DocWeight);
         }

@@ -35,8 +35,6 @@ public sealed class RegularizationStatistics : IDisposable
     /// <summary>The device the statistics live on: the embeddings' device.</summary>
     public Device Device => Query.device;
 
-    internal StatisticsLayout Layout => layout;
-
     internal Tensor Query { get; }
 
     internal Tensor Doc { get; }
@@ -77,10 +75,7 @@ public sealed class RegularizationStatistics : IDisposable
         ThrowIfDisposed();
         other.ThrowIfDisposed();
         layout.CheckSame(other.layout, "these statistics", "the other statistics", nameof(other));
-        if (!Guard.SameDevice(Query.device, other.Query.device))
-        {
-            throw new ArgumentException(Guard.DeviceMismatch("statistics", Query.device, "other statistics", other.Query.device), nameof(other));
-        }
+        Guard.CheckSameDevice(Query, "statistics", other.Query, "other statistics", nameof(other));
 
         return new RegularizationStatistics(layout, Query.add(other.Query), Doc.add(other.Doc), QueryCount + other.QueryCount, DocCount + other.DocCount);
     }
@@ -160,11 +155,12 @@ public sealed class RegularizationStatistics : IDisposable
         return result.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Throws unless these statistics were collected for <paramref name="other"/>'s loss and be combined with a part of <paramref name="queryRows"/> and <paramref name="docRows"/> rows.</summary>
-    internal void CheckFits(StatisticsLayout other, long queryRows, long docRows, Device device, string paramName)
+    /// <summary>Throws unless these statistics were collected for <paramref name="other"/>'s loss and fit a part whose query embeddings are <paramref name="partQuery"/> and which has <paramref name="docRows"/> document rows.</summary>
+    internal void CheckFits(StatisticsLayout other, Tensor partQuery, long docRows, string paramName)
     {
         ThrowIfDisposed();
         layout.CheckSame(other, "the statistics", "this loss and part", paramName);
+        var queryRows = partQuery.shape[0];
         if (QueryCount < queryRows || DocCount < docRows)
         {
             throw new ArgumentException(
@@ -172,10 +168,7 @@ public sealed class RegularizationStatistics : IDisposable
                 paramName);
         }
 
-        if (!Guard.SameDevice(Query.device, device))
-        {
-            throw new ArgumentException(Guard.DeviceMismatch("statistics", Query.device, "part's embeddings", device), paramName);
-        }
+        Guard.CheckSameDevice(Query, "statistics", partQuery, "part's embeddings", paramName);
     }
 
     /// <summary>Throws unless an all-reduce returned a live 1-D float64 tensor of <paramref name="length"/> values.</summary>
