@@ -2,13 +2,13 @@ using System.Globalization;
 using ScottPlot;
 using Spectre.Console;
 
+using SampleSupport;
+
 namespace SparseRetrieval;
 
 /// <summary>Writes the evaluations as a CSV file, a PNG chart and a side-by-side console table.</summary>
 public static class Report
 {
-    private const string FontName = "DejaVu Sans";
-
     public static string WriteCsv(string folder, IEnumerable<Evaluation> evaluations)
     {
         var path = Path.Combine(folder, "evaluations.csv");
@@ -36,10 +36,7 @@ public static class Report
     /// <summary>MRR@10 (left axis) and document L0 (right axis, log scale) against the step, for both runs.</summary>
     public static string WriteChart(string folder, IReadOnlyList<Evaluation> baseline, IReadOnlyList<Evaluation> regularized)
     {
-        // The project ships its font, so the chart renders the same on a machine without fonts.
-        Fonts.AddFontFile(FontName, Path.Combine(AppContext.BaseDirectory, "Assets", "DejaVuSans.ttf"));
-        var plot = new Plot();
-        plot.Font.Set(FontName);
+        var plot = ChartFont.NewPlot();
         var colors = new[] { Colors.SteelBlue, Colors.OrangeRed };
         var runs = new[] { baseline, regularized };
         for (var r = 0; r < runs.Length; r++)

@@ -87,7 +87,7 @@ public static class Trainer
                 optimizer.zero_grad();
                 lastLoss = options.Accumulates
                     ? AccumulateGradients(encoder, queries, docs, labels, flops, options)
-                    : ComputeGradients(encoder, queries, docs, labels, objective);
+                    : ContrastiveStep.Backward(encoder, queries, docs, objective)["loss"];
                 optimizer.step();
             }
 
@@ -100,19 +100,6 @@ public static class Trainer
 
         schedule?.Restore();
         return evaluations;
-    }
-
-    /// <summary>The whole batch in one forward and backward pass; returns the objective's value.</summary>
-    private static double ComputeGradients(SparseEncoder encoder, Tensor queryTokens, Tensor docTokens, Tensor labels, TrainingObjective objective)
-    {
-        var queries = encoder.call(queryTokens);
-        var docs = encoder.call(docTokens);
-        var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
-        var scores = queries.squeeze(1).matmul(docs.squeeze(1).T);
-        var ranking = nn.functional.cross_entropy(scores, labels);
-        var result = objective.Compute(ranking, output);
-        result.Loss.backward();
-        return result.Values["loss"];
     }
 
     /// <summary>
