@@ -1,0 +1,130 @@
+using System.Globalization;
+using ScottPlot;
+using Spectre.Console;
+
+using SampleSupport;
+
+namespace PackageSearch;
+
+/// <summary>Writes the settings' results as a console table, a CSV file and two PNG charts.</summary>
+public static class Report
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static Table Table(IReadOnlyList<SettingResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]held-out queries, one Lucene thread[/]");
+        table.AddColumn("setting");
+        foreach (var header in new[] { "MRR@10", "R@100", "doc L0", "query L0", "postings", "max DF", "terms >10%", "median ms", "p95 ms", "postings/query" })
+        {
+            table.AddColumn(new TableColumn(header).RightAligned());
+        }
+
+        foreach (var r in results)
+        {
+            table.AddRow(
+                Markup.Escape(r.Setting),
+                r.Mrr10.ToString("F3", Invariant),
+                r.Recall100.ToString("F3", Invariant),
+                r.DocL0.ToString("F1", Invariant),
+                r.QueryL0.ToString("F1", Invariant),
+                r.Postings.Postings.ToString("N0", Invariant),
+                r.Postings.MaxDocumentFrequency.ToString("N0", Invariant),
+                r.Postings.CommonTerms.ToString(Invariant),
+                r.MedianMilliseconds.ToString("F3", Invariant),
+                r.P95Milliseconds.ToString("F3", Invariant),
+                r.PostingsVisited.ToString("N0", Invariant));
+        }
+
+        return table;
+    }
+
+    public static string WriteCsv(string folder, IReadOnlyList<SettingResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var path = Path.Combine(folder, "results.csv");
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("setting,mrr_at_10,recall_at_100,doc_l0,query_l0,postings,max_df,terms_over_10pct,median_ms,p95_ms,postings_visited_per_query,training_seconds");
+        foreach (var r in results)
+        {
+            writer.WriteLine(string.Join(
+                ',',
+                r.Setting,
+                F(r.Mrr10),
+                F(r.Recall100),
+                F(r.DocL0),
+                F(r.QueryL0),
+                r.Postings.Postings.ToString(Invariant),
+                r.Postings.MaxDocumentFrequency.ToString(Invariant),
+                r.Postings.CommonTerms.ToString(Invariant),
+                F(r.MedianMilliseconds),
+                F(r.P95Milliseconds),
+                F(r.PostingsVisited),
+                F(r.TrainingSeconds)));
+        }
+
+        return path;
+
+        static string F(double value) => value.ToString("G6", Invariant);
+    }
+
+    /// <summary>MRR@10 against median latency (log scale), one point per setting.</summary>
+    public static string WriteQualityChart(string folder, IReadOnlyList<SettingResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var plot = ChartFont.NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < results.Count; i++)
+        {
+            var r = results[i];
+            var point = plot.Add.Marker(Math.Log10(r.MedianMilliseconds), r.Mrr10, MarkerShape.FilledCircle, 14, palette.GetColor(i));
+            point.LegendText = $"{r.Setting}: MRR@10 {r.Mrr10.ToString("F3", Invariant)}, {r.MedianMilliseconds.ToString("G3", Invariant)} ms";
+        }
+
+        double[] ticks = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000];
+        plot.Axes.Bottom.SetTicks(ticks.Select(Math.Log10).ToArray(), ticks.Select(t => t.ToString("G", Invariant)).ToArray());
+        plot.Title("Debian package search: quality against Lucene query latency");
+        plot.XLabel("median query latency, ms (one thread, log scale)");
+        plot.YLabel("MRR@10");
+        var latencies = results.Select(r => Math.Log10(r.MedianMilliseconds)).ToArray();
+        plot.Axes.SetLimits(latencies.Min() - 0.3, latencies.Max() + 0.3, 0, Math.Min(1, results.Max(r => r.Mrr10) * 1.25));
+        plot.ShowLegend(Alignment.LowerRight);
+        var path = Path.Combine(folder, "quality-vs-latency.png");
+        plot.SavePng(path, 1000, 620);
+        return path;
+    }
+
+    /// <summary>The document frequencies of each learned index's most frequent terms, longest posting list first.</summary>
+    public static string WriteFrequencyChart(string folder, IReadOnlyList<SettingResult> results, int topTerms)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var plot = ChartFont.NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < results.Count; i++)
+        {
+            var frequencies = results[i].Postings.DocumentFrequencies;
+            if (frequencies.Length == 0)
+            {
+                continue;
+            }
+
+            var count = Math.Min(topTerms, frequencies.Length);
+            var line = plot.Add.Scatter(
+                Enumerable.Range(1, count).Select(x => (double)x).ToArray(),
+                frequencies.Take(count).Select(f => (double)f).ToArray());
+            line.LegendText = results[i].Setting;
+            line.Color = palette.GetColor(i);
+            line.MarkerSize = 0;
+            line.LineWidth = 2;
+        }
+
+        plot.Title($"Posting-list lengths of the {topTerms} most frequent terms");
+        plot.XLabel("term rank by document frequency");
+        plot.YLabel("document frequency");
+        plot.ShowLegend(Alignment.UpperRight);
+        var path = Path.Combine(folder, "document-frequencies.png");
+        plot.SavePng(path, 1000, 620);
+        return path;
+    }
+}
