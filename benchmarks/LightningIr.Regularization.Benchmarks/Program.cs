@@ -7,7 +7,8 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/LightningIr.Regularization.Benchmarks</c> runs the short benchmark job;
-/// <c>-- soak [calls]</c> runs the soak test; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *FLOPS*</c>).
+/// <c>-- soak [calls]</c> runs the soak test; <c>-- peak</c> measures the peak resident memory of one call;
+/// <c>-- loop &lt;loss&gt; &lt;variant&gt; [calls]</c> runs forward+backward in a plain loop for a profiler; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *FLOPS*</c>).
 /// </summary>
 public static class Program
 {
@@ -16,6 +17,16 @@ public static class Program
         if (args.Length > 0 && args[0] == "soak")
         {
             return SoakMode.Run(args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000);
+        }
+
+        if (args.Length >= 3 && args[0] == "loop")
+        {
+            return LoopMode.Run(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 300);
+        }
+
+        if (args.Length > 0 && args[0] == "peak")
+        {
+            return PeakMemoryMode.Run();
         }
 
         // In-process: the benchmarks run in this process, whose TorchSharp native library the build has prepared.
