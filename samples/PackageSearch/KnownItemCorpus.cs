@@ -32,7 +32,7 @@ public sealed class KnownItemCorpus
         if (order.Length < settings.EvaluationQueries + settings.FrequencySample + 1000)
         {
             throw new InvalidOperationException(
-                $"The collection has {order.Length} packages after cleaning; {settings.EvaluationQueries} held-out queries and " +
+                $"The collection has {order.Length} packages (after cleaning and --max-documents); {settings.EvaluationQueries} held-out queries and " +
                 $"{settings.FrequencySample} frequency-sample documents need at least 1,000 more for training.");
         }
 
