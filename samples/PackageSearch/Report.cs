@@ -40,34 +40,25 @@ public static class Report
         return table;
     }
 
-    public static string WriteCsv(string folder, IReadOnlyList<SettingResult> results)
-    {
-        ArgumentNullException.ThrowIfNull(results);
-        var path = Path.Combine(folder, "results.csv");
-        using var writer = new StreamWriter(path);
-        writer.WriteLine("setting,mrr_at_10,recall_at_100,doc_l0,query_l0,postings,max_df,terms_over_10pct,median_ms,p95_ms,postings_visited_per_query,training_seconds");
-        foreach (var r in results)
+    public static string WriteCsv(string folder, IReadOnlyList<SettingResult> results) => Csv.Write(
+        folder,
+        "results.csv",
+        "setting,mrr_at_10,recall_at_100,doc_l0,query_l0,postings,max_df,terms_over_10pct,median_ms,p95_ms,postings_visited_per_query,training_seconds",
+        results.Select(r => new[]
         {
-            writer.WriteLine(string.Join(
-                ',',
-                r.Setting,
-                F(r.Mrr10),
-                F(r.Recall100),
-                F(r.DocL0),
-                F(r.QueryL0),
-                r.Postings.Postings.ToString(Invariant),
-                r.Postings.MaxDocumentFrequency.ToString(Invariant),
-                r.Postings.CommonTerms.ToString(Invariant),
-                F(r.MedianMilliseconds),
-                F(r.P95Milliseconds),
-                F(r.PostingsVisited),
-                F(r.TrainingSeconds)));
-        }
-
-        return path;
-
-        static string F(double value) => value.ToString("G6", Invariant);
-    }
+            r.Setting,
+            Csv.Number(r.Mrr10),
+            Csv.Number(r.Recall100),
+            Csv.Number(r.DocL0),
+            Csv.Number(r.QueryL0),
+            Csv.Number(r.Postings.Postings),
+            Csv.Number(r.Postings.MaxDocumentFrequency),
+            Csv.Number(r.Postings.CommonTerms),
+            Csv.Number(r.MedianMilliseconds),
+            Csv.Number(r.P95Milliseconds),
+            Csv.Number(r.PostingsVisited),
+            Csv.Number(r.TrainingSeconds),
+        }));
 
     /// <summary>MRR@10 against median latency (log scale), one point per setting.</summary>
     public static string WriteQualityChart(string folder, IReadOnlyList<SettingResult> results)

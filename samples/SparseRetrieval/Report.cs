@@ -9,29 +9,21 @@ namespace SparseRetrieval;
 /// <summary>Writes the evaluations as a CSV file, a PNG chart and a side-by-side console table.</summary>
 public static class Report
 {
-    public static string WriteCsv(string folder, IEnumerable<Evaluation> evaluations)
-    {
-        var path = Path.Combine(folder, "evaluations.csv");
-        using var writer = new StreamWriter(path);
-        writer.WriteLine("run,step,mrr_at_10,query_l0,doc_l0,flops,training_loss,doc_regularizer_weight");
-        foreach (var e in evaluations)
+    public static string WriteCsv(string folder, IEnumerable<Evaluation> evaluations) => Csv.Write(
+        folder,
+        "evaluations.csv",
+        "run,step,mrr_at_10,query_l0,doc_l0,flops,training_loss,doc_regularizer_weight",
+        evaluations.Select(e => new[]
         {
-            writer.WriteLine(string.Join(
-                ',',
-                e.Run,
-                e.Step.ToString(CultureInfo.InvariantCulture),
-                F(e.Mrr10),
-                F(e.QueryL0),
-                F(e.DocL0),
-                F(e.Flops),
-                F(e.TrainingLoss),
-                F(e.RegularizerWeight)));
-        }
-
-        return path;
-
-        static string F(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
-    }
+            e.Run,
+            Csv.Number(e.Step),
+            Csv.Number(e.Mrr10),
+            Csv.Number(e.QueryL0),
+            Csv.Number(e.DocL0),
+            Csv.Number(e.Flops),
+            Csv.Number(e.TrainingLoss),
+            Csv.Number(e.RegularizerWeight),
+        }));
 
     /// <summary>MRR@10 (left axis) and document L0 (right axis, log scale) against the step, for both runs.</summary>
     public static string WriteChart(string folder, IReadOnlyList<Evaluation> baseline, IReadOnlyList<Evaluation> regularized)
