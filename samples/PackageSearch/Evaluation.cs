@@ -17,7 +17,13 @@ public sealed record SettingResult(
     double TrainingSeconds);
 
 /// <summary>A setting ready to be searched: its index and its held-out queries.</summary>
-public sealed record SearchSetting(string Name, SearchIndex Index, Query[] Queries, double DocL0, double QueryL0, double TrainingSeconds);
+/// <param name="Name">The setting's name in reports.</param>
+/// <param name="Index">The index to search.</param>
+/// <param name="Queries">The held-out queries, in the order of the targets.</param>
+/// <param name="DocL0">The documents' mean L0 before indexing; <see langword="null"/> to take the index's postings per document.</param>
+/// <param name="QueryL0">The queries' mean L0.</param>
+/// <param name="TrainingSeconds">How long the model trained (0 for BM25).</param>
+public sealed record SearchSetting(string Name, SearchIndex Index, Query[] Queries, double? DocL0, double QueryL0, double TrainingSeconds);
 
 /// <summary>Runs the held-out queries against every setting and measures quality and cost.</summary>
 public static class Evaluation
@@ -54,13 +60,14 @@ public static class Evaluation
         {
             var ranks = rankings[s].Select((ranking, q) => Array.IndexOf(ranking, targets[q])).ToArray();
             var sorted = latencies[s].Order().ToArray();
+            var postings = setting.Index.Statistics();
             return new SettingResult(
                 setting.Name,
                 ranks.Average(r => r is >= 0 and < 10 ? 1.0 / (r + 1) : 0),
                 ranks.Average(r => r >= 0 ? 1.0 : 0),
-                setting.DocL0,
+                setting.DocL0 ?? (double)postings.Postings / setting.Index.DocumentCount,
                 setting.QueryL0,
-                setting.Index.Statistics(),
+                postings,
                 Quantile(sorted, 0.5),
                 Quantile(sorted, 0.95),
                 setting.Queries.Average(setting.Index.PostingsVisited),

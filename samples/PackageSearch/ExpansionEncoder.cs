@@ -53,7 +53,7 @@ public sealed class ExpansionEncoder : nn.Module<Tensor, Tensor>
         var mean = hidden.sum([1]).div(mask.sum([1]).clamp_min(1));                             // [batch, hidden]
         var expansion = projection.call(nn.functional.tanh(context.call(mean)));                 // [batch, vocab]
         var lexical = zeros(tokens.shape[0], vocabularySize + 1, dtype: expansion.dtype, device: expansion.device)
-            .scatter_add(1, tokens, termWeights.call(tokens).squeeze(2))                         // weight × frequency, padding in the last column
+            .scatter_add_(1, tokens, termWeights.call(tokens).squeeze(2))                         // weight × frequency, padding in the last column
             .narrow(1, 0, vocabularySize);
         return nn.functional.relu(expansion + lexical).log1p().unsqueeze(1).MoveToOuterDisposeScope();
     }

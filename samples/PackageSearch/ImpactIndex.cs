@@ -37,7 +37,7 @@ public static class ImpactIndex
         ArgumentNullException.ThrowIfNull(onDocument);
         var similarity = new DotProductSimilarity();
         var directory = new RAMDirectory();
-        var config = new IndexWriterConfig(SearchIndex.Version, new KeywordAnalyzerStub()) { Similarity = similarity, OpenMode = OpenMode.CREATE };
+        var config = new IndexWriterConfig(SearchIndex.Version, new NoAnalysis()) { Similarity = similarity, OpenMode = OpenMode.CREATE };
         using (var writer = new IndexWriter(directory, config))
         {
             for (var d = 0; d < documents.Count; d++)
@@ -138,7 +138,7 @@ public static class ImpactIndex
     }
 
     /// <summary>The writer's default analyzer, never used: the impact field brings its own token stream.</summary>
-    private sealed class KeywordAnalyzerStub : Analyzer
+    private sealed class NoAnalysis : Analyzer
     {
         protected override TokenStreamComponents CreateComponents(string fieldName, TextReader reader) =>
             throw new InvalidOperationException("The impact index takes pre-built token streams only.");

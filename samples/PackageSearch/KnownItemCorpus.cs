@@ -57,7 +57,6 @@ public sealed class KnownItemCorpus
 
         var top = frequency.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(settings.VocabularySize).Select(p => p.Key).ToArray();
         var index = top.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => (long)p.i);
-        Terms = top.Select(id => tokenizer.Decode([id])).ToArray();
         documentTokens = documentIds.Select(ids => Map(ids, index, settings.MaxDocumentTokens)).ToArray();
         queryTokens = queryIds.Select(ids => Map(ids, index, settings.MaxQueryTokens)).ToArray();
         VocabularySize = top.Length;
@@ -77,9 +76,6 @@ public sealed class KnownItemCorpus
 
     /// <summary>The sparse vocabulary's size; term <c>i</c> is the <c>i</c>-th most frequent token.</summary>
     public int VocabularySize { get; }
-
-    /// <summary>Each sparse term's text (a cl100k token), for reports.</summary>
-    public IReadOnlyList<string> Terms { get; }
 
     /// <summary>The mean number of in-vocabulary tokens per document and per query (after truncation).</summary>
     public (double Document, double Query) MeanTokens => (documentTokens.Average(t => t.Length), queryTokens.Average(t => t.Length));
@@ -103,8 +99,24 @@ public sealed class KnownItemCorpus
         return [.. targets];
     }
 
-    private static long[] Map(IReadOnlyList<int> ids, Dictionary<int, long> index, int maxTokens) =>
-        ids.Where(index.ContainsKey).Select(id => index[id]).Take(maxTokens).ToArray();
+    private static long[] Map(IReadOnlyList<int> ids, Dictionary<int, long> index, int maxTokens)
+    {
+        var mapped = new List<long>(Math.Min(ids.Count, maxTokens));
+        foreach (var id in ids)
+        {
+            if (mapped.Count == maxTokens)
+            {
+                break;
+            }
+
+            if (index.TryGetValue(id, out var term))
+            {
+                mapped.Add(term);
+            }
+        }
+
+        return [.. mapped];
+    }
 
     private static Tensor Pad(IEnumerable<long[]> rows, int paddingId, Device device)
     {

@@ -26,6 +26,9 @@ public sealed class SearchIndex : IDisposable
     /// <summary>The doc-values field that maps Lucene's document number back to the collection's.</summary>
     public const string OrdinalField = "ordinal";
 
+    /// <summary>The BM25 index's analyzer, shared by indexing and every query (Lucene analyzers are reusable and thread-safe).</summary>
+    private static readonly StandardAnalyzer Analyzer = new(Version);
+
     private readonly Lucene.Net.Store.Directory directory;
     private readonly DirectoryReader reader;
     private readonly IndexSearcher searcher;
@@ -54,8 +57,7 @@ public sealed class SearchIndex : IDisposable
         ArgumentNullException.ThrowIfNull(onDocument);
         var similarity = new BM25Similarity();
         var directory = new RAMDirectory();
-        using var analyzer = new StandardAnalyzer(Version);
-        var config = new IndexWriterConfig(Version, analyzer) { Similarity = similarity, OpenMode = OpenMode.CREATE };
+        var config = new IndexWriterConfig(Version, Analyzer) { Similarity = similarity, OpenMode = OpenMode.CREATE };
         using (var writer = new IndexWriter(directory, config))
         {
             for (var d = 0; d < documents.Count; d++)
@@ -80,9 +82,8 @@ public sealed class SearchIndex : IDisposable
     /// <summary>A keyword query for the BM25 index: the text's analyzed terms as a disjunction (repeated terms add up).</summary>
     public static Query Bm25Query(string text)
     {
-        using var analyzer = new StandardAnalyzer(Version);
         var terms = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (var stream = analyzer.GetTokenStream(TextFieldName, text))
+        using (var stream = Analyzer.GetTokenStream(TextFieldName, text))
         {
             var term = stream.AddAttribute<ICharTermAttribute>();
             stream.Reset();
