@@ -33,6 +33,7 @@ public static class PeakMemoryMode
         Console.WriteLine($"{"loss",-6} {"variant",-16} {"MiB",8} {"× embeddings",13}");
         foreach (var loss in new[] { "L1", "L2", "FLOPS" })
         {
+            using var lossScope = NewDisposeScope(); // the parts' leaves and views, released after each loss
             var regularizer = Regularizers.Create(loss);
             var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
             // Micro-batches as a split-batch user has them: separate leaves (views of one leaf would make each part's
