@@ -3,7 +3,8 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>
 /// The losses against autograd running Lightning IR's op sequence, written literally in TorchSharp, on the
 /// same inputs: bit for bit the same value and gradient, for every dtype (FLOPS is computed as a sum divided
-/// by n rather than a mean, which must not change a single number).
+/// by n rather than a mean, which must not change a single number), with ATen's own backward (short vectors) and
+/// the fused one (vectors long enough for it).
 /// </summary>
 public sealed class LiteralSequenceTests
 {
@@ -12,14 +13,27 @@ public sealed class LiteralSequenceTests
 
     private static Tensor Literal(string name, Tensor x) => LiteralLightningIr.Penalty(name, x);
 
+    public static TheoryData<string, ScalarType, string, int> AllWithFloatTypesOnEveryDeviceAtTwoLengths()
+    {
+        var data = new TheoryData<string, ScalarType, string, int>();
+        foreach (var row in TestLosses.AllWithFloatTypesOnEveryDevice())
+        {
+            var (name, dtype, device) = ((string)row[0], (ScalarType)row[1], (string)row[2]);
+            data.Add(name, dtype, device, 40);
+            data.Add(name, dtype, device, 4000); // 6 × 3 × 4,000 elements: above the fused backward's threshold
+        }
+
+        return data;
+    }
+
     [Theory]
-    [MemberData(nameof(TestLosses.AllWithFloatTypesOnEveryDevice), MemberType = typeof(TestLosses))]
-    public void Value_and_gradient_equal_autograd_of_the_literal_sequence(string name, ScalarType dtype, string device)
+    [MemberData(nameof(AllWithFloatTypesOnEveryDeviceAtTwoLengths))]
+    public void Value_and_gradient_equal_autograd_of_the_literal_sequence(string name, ScalarType dtype, string device, int length)
     {
         using var scope = NewDisposeScope();
         var generator = new Generator(11);
-        var values = randn([6, 3, 40], generator: generator).mul(2);
-        values[1] = zeros(3, 40); // all-zero vectors, as SPLADE produces
+        var values = randn([6, 3, length], generator: generator).mul(2);
+        values[1] = zeros(3, length); // all-zero vectors, as SPLADE produces
         var source = values.relu().sub(0.3).relu().to(dtype, torch.device(device));
         var mine = source.clone().requires_grad_();
         var theirs = source.clone().requires_grad_();

@@ -20,7 +20,7 @@ public static class RegularizationPenalties
     public static Tensor L1(Tensor embeddings, Tensor? scoringMask = null)
     {
         Check(embeddings, scoringMask);
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         return Penalties.MeanVectorNorm(embeddings, 1, scoringMask).MoveToOuterDisposeScope();
     }
 
@@ -33,7 +33,7 @@ public static class RegularizationPenalties
     public static Tensor L2(Tensor embeddings, Tensor? scoringMask = null)
     {
         Check(embeddings, scoringMask);
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         return Penalties.MeanVectorNorm(embeddings, 2, scoringMask).MoveToOuterDisposeScope();
     }
 
@@ -59,7 +59,7 @@ public static class RegularizationPenalties
             Guard.CheckTermWeightsFit(termWeights, embeddings, "input", nameof(termWeights));
         }
 
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         return Penalties.Flops(embeddings, scoringMask, activeThreshold, termWeights).MoveToOuterDisposeScope();
     }
 

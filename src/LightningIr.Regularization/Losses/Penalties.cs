@@ -12,15 +12,18 @@ internal static class Penalties
     /// </summary>
     public static Tensor MeanVectorNorm(Tensor embeddings, double ord, Tensor? scoringMask)
     {
-        var norms = linalg.vector_norm(embeddings, ord, LastDim);
         if (scoringMask is null)
         {
-            return norms.mean();
+            return FusedPenalties.Applies(embeddings) ? FusedPenalties.MeanVectorNorm(embeddings, ord) : UnfusedMeanVectorNorm(embeddings, ord);
         }
 
+        var norms = linalg.vector_norm(embeddings, ord, LastDim);
         var realCount = scoringMask.sum().to(norms.dtype).clamp_min(1);
         return where(scoringMask, norms, 0.0).sum().div(realCount);
     }
+
+    /// <summary><see cref="MeanVectorNorm"/> without a mask, differentiated by ATen's own backward formulas.</summary>
+    public static Tensor UnfusedMeanVectorNorm(Tensor embeddings, double ord) => linalg.vector_norm(embeddings, ord, LastDim).mean();
 
     /// <summary>
     /// The additive statistic <see cref="VectorNormShare"/> needs: the number of vectors counted (the real ones under a
@@ -37,7 +40,16 @@ internal static class Penalties
     /// by the whole batch's vector count from <see cref="VectorCount"/> (at least 1), in the part's dtype.
     /// </summary>
     public static Tensor VectorNormShare(Tensor embeddings, double ord, Tensor? scoringMask, Tensor total)
-        => NormSum(embeddings, ord, scoringMask).div(total[0].clamp_min(1)).to(embeddings.dtype);
+    {
+        var count = total[0].clamp_min(1);
+        return scoringMask is null && FusedPenalties.Applies(embeddings)
+            ? FusedPenalties.VectorNormShare(embeddings, ord, count)
+            : UnfusedVectorNormShare(embeddings, ord, scoringMask, count);
+    }
+
+    /// <summary><see cref="VectorNormShare"/> given the whole batch's vector count (≥ 1), differentiated by ATen's own backward formulas.</summary>
+    public static Tensor UnfusedVectorNormShare(Tensor embeddings, double ord, Tensor? scoringMask, Tensor count)
+        => NormSum(embeddings, ord, scoringMask).div(count).to(embeddings.dtype);
 
     /// <summary>
     /// <c>Σ w · (mean over the batch of |x|)²</c>, summed over every remaining position (<c>w</c> = 1 when
@@ -47,8 +59,17 @@ internal static class Penalties
     /// </summary>
     public static Tensor Flops(Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor? termWeights)
     {
+        var weights = termWeights?.detach().to(embeddings.dtype);
+        return scoringMask is null && activeThreshold is null && FusedPenalties.Applies(embeddings)
+            ? FusedPenalties.Flops(embeddings, weights)
+            : UnfusedFlops(embeddings, scoringMask, activeThreshold, weights);
+    }
+
+    /// <summary><see cref="Flops"/> with term weights already in the embeddings' dtype, differentiated by ATen's own backward formulas.</summary>
+    public static Tensor UnfusedFlops(Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor? termWeights)
+    {
         var squaredMeans = BatchMean(Magnitude(embeddings, scoringMask, activeThreshold)).pow(2);
-        return termWeights is null ? squaredMeans.sum() : squaredMeans.mul(termWeights.detach().to(embeddings.dtype)).sum();
+        return termWeights is null ? squaredMeans.sum() : squaredMeans.mul(termWeights).sum();
     }
 
     /// <summary>
@@ -76,14 +97,26 @@ internal static class Penalties
     public static Tensor FlopsShare(
         Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor? termWeights, Tensor totalColumnSums, long totalRows)
     {
-        var partMeans = Magnitude(embeddings, scoringMask, activeThreshold).sum(BatchDim).div(totalRows);
         var coefficient = totalColumnSums.div(totalRows);
         if (termWeights is not null)
         {
             coefficient = coefficient.mul(termWeights.detach().to(ScalarType.Float64));
         }
 
-        var share = partMeans.mul(coefficient.to(embeddings.dtype)).sum();
+        var typedCoefficient = coefficient.to(embeddings.dtype);
+        return scoringMask is null && activeThreshold is null && FusedPenalties.Applies(embeddings)
+            ? FusedPenalties.FlopsShare(embeddings, typedCoefficient, totalRows)
+            : UnfusedFlopsShare(embeddings, scoringMask, activeThreshold, typedCoefficient, totalRows);
+    }
+
+    /// <summary>
+    /// <see cref="FlopsShare"/> given the per-term coefficient <c>w·m</c> in the embeddings' dtype, differentiated by
+    /// ATen's own backward formulas.
+    /// </summary>
+    public static Tensor UnfusedFlopsShare(Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor coefficient, long totalRows)
+    {
+        var partMeans = Magnitude(embeddings, scoringMask, activeThreshold).sum(BatchDim).div(totalRows);
+        var share = partMeans.mul(coefficient).sum();
         return share.mul(2).sub(share.detach());
     }
 
@@ -119,7 +152,7 @@ internal static class Penalties
     /// expanded gradient (sum's is a broadcast view). Elsewhere, and for float16/bfloat16 (whose mean
     /// accumulates in float32 before rounding), it is mean itself.
     /// </summary>
-    private static Tensor BatchMean(Tensor magnitude)
+    public static Tensor BatchMean(Tensor magnitude)
     {
         var sumThenDivide = magnitude.device_type == DeviceType.CPU
             && magnitude.dtype is ScalarType.Float32 or ScalarType.Float64;

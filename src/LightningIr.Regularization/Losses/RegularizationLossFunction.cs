@@ -81,7 +81,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// </exception>
     public override Tensor ComputeLoss(BiEncoderOutput output)
     {
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         return Compute(output, null, out _, out _).MoveToOuterDisposeScope();
     }
 
@@ -107,7 +107,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// <exception cref="ArgumentException">As for <see cref="ComputeLoss(BiEncoderOutput)"/>.</exception>
     public RegularizationLossComponents ComputeLossComponents(BiEncoderOutput output)
     {
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         var total = Compute(output, null, out var query, out var doc);
         return new RegularizationLossComponents(
             query.MoveToOuterDisposeScope(), doc.MoveToOuterDisposeScope(), total.MoveToOuterDisposeScope());
@@ -155,7 +155,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     public Tensor ComputeLoss(BiEncoderOutput part, RegularizationStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         return Compute(part, total, out _, out _).MoveToOuterDisposeScope();
     }
 
@@ -172,7 +172,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     public RegularizationLossComponents ComputeLossComponents(BiEncoderOutput part, RegularizationStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         var sum = Compute(part, total, out var query, out var doc);
         return new RegularizationLossComponents(
             query.MoveToOuterDisposeScope(), doc.MoveToOuterDisposeScope(), sum.MoveToOuterDisposeScope());

@@ -130,7 +130,7 @@ public sealed class TrainingObjective
                 nameof(rankingLoss));
         }
 
-        using var scope = NewDisposeScope();
+        using var scope = CallScope.Open();
         var names = new List<string> { RankingLossName };
         var parts = new List<Tensor> { rankingLoss };
         var objective = rankingLoss.mul(RankingWeight);

@@ -1,0 +1,229 @@
+namespace LightningIr.Regularization.Tests;
+
+/// <summary>
+/// The fused backward passes, taken for unmasked penalties of at least 65,536 elements on the CPU when the caller has a
+/// dispose scope: the same bits as ATen's own backward (taken without a scope), the gradient's wrapper in the scope
+/// current during backward, wrappers left without a scope released at the next call, and exact second derivatives.
+/// </summary>
+public sealed class FusedBackwardTests
+{
+    /// <summary>Above the fused path's threshold: 8 × 2 × 4,096 = 65,536 elements per side.</summary>
+    private static readonly long[] Large = [8, 2, 4096];
+
+    public static TheoryData<string, ScalarType> LossesWithFloatTypes()
+    {
+        var data = new TheoryData<string, ScalarType>();
+        foreach (var name in new[] { "L1", "L2", "FLOPS", "DF-FLOPS" })
+        {
+            foreach (var dtype in TestLosses.FloatTypes)
+            {
+                data.Add(name, dtype);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(LossesWithFloatTypes))]
+    public void Fused_and_unfused_backward_give_the_same_bits(string name, ScalarType dtype)
+    {
+        using var source = Source(dtype, seed: 3);
+        using var weights = rand(Large[^1], generator: new Generator(4)).to(dtype);
+        var loss = Create(name, weights);
+
+        ShouldBeTheSameBits(
+            ValueAndGradient(source, scoped: true, x => loss.ComputeLoss(x, x)),
+            ValueAndGradient(source, scoped: false, x => loss.ComputeLoss(x, x)),
+            $"{name} in {dtype}");
+    }
+
+    [Theory]
+    [MemberData(nameof(LossesWithFloatTypes))]
+    public void Fused_and_unfused_split_batch_shares_give_the_same_bits(string name, ScalarType dtype)
+    {
+        using var source = Source(dtype, seed: 5);
+        using var weights = rand(2 * Large[^1], generator: new Generator(6)).to(dtype);
+        var loss = Create(name, weights);
+
+        Tensor Shares(Tensor x)
+        {
+            var parts = x.chunk(2);
+            var outputs = parts.Select(p => new BiEncoderOutput(QueryEmbeddings: new(p), DocEmbeddings: new(p))).ToList();
+            using var total = RegularizationStatistics.Sum(outputs.Select(loss.CollectStatistics));
+            return outputs.Select(o => loss.ComputeLoss(o, total)).Aggregate((a, b) => a.add(b));
+        }
+
+        // The parts are 4 × 2 × 4,096 = 32,768 elements; twice as long vectors put each part above the threshold.
+        using var longer = cat([source, source.flip(-1)], -1);
+        ShouldBeTheSameBits(
+            ValueAndGradient(longer, scoped: true, Shares), ValueAndGradient(longer, scoped: false, Shares), $"{name}'s shares in {dtype}");
+    }
+
+    [Theory]
+    [InlineData("L1", true, true, 1)]
+    [InlineData("L2", true, true, 1)]
+    [InlineData("FLOPS", true, true, 1)]
+    [InlineData("FLOPS", true, false, 1)]
+    [InlineData("FLOPS", false, false, 0)]
+    public void The_gradients_wrapper_lives_in_the_scope_current_during_backward_until_the_next_fused_backward(
+        string name, bool largeQuery, bool largeDoc, int wrappers)
+    {
+        using var large = SpladeLike.Embeddings(Large);
+        using var small = SpladeLike.Embeddings(8, 2, 64);
+        var loss = TestLosses.Create(name);
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        using (var scope = NewDisposeScope())
+        {
+            var value = loss.ComputeLoss(largeQuery ? large : small, largeDoc ? large : small);
+            var before = scope.DisposablesCount;
+            value.backward();
+
+            // ATen's own backward creates no .NET wrapper. A fused side leaves its gradient's, which the next fused side's
+            // backward releases: autograd holds the gradient itself by then.
+            scope.DisposablesCount.Should().Be(before + wrappers);
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(live, "the scope released the wrappers");
+        (largeQuery ? large : small).grad!.abs().sum().item<float>().Should().BePositive("the gradient itself outlives its wrapper");
+    }
+
+    [Fact]
+    public void Calls_without_a_scope_take_atens_backward_and_leave_nothing_alive()
+    {
+        using var x = SpladeLike.Embeddings(Large);
+        var losses = new RegularizationLossFunction[] { new L1Regularization(), new L2Regularization(), new FlopsRegularization() };
+        DisposeScopeManager.Statistics.Reset();
+        for (var i = 0; i < 30; i++)
+        {
+            using var loss = losses[i % 3].ComputeLoss(x, x);
+            loss.backward();
+            x.grad = null;
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0);
+    }
+
+    [Fact]
+    public void Gradients_returned_outside_any_scope_are_released_at_the_next_call()
+    {
+        using var x = SpladeLike.Embeddings(Large);
+        var flops = new FlopsRegularization();
+        DisposeScopeManager.Statistics.Reset();
+        for (var i = 0; i < 20; i++)
+        {
+            Tensor loss;
+            using (NewDisposeScope())
+            {
+                loss = flops.ComputeLoss(x, x).MoveToOuterDisposeScope(); // no outer scope: the caller owns it
+            }
+
+            loss.backward(); // outside any scope: the two gradients' wrappers have no scope to join
+            loss.Dispose();
+            x.grad = null;
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().BeInRange(1, 2, "only the last backward's wrappers wait");
+        using (NewDisposeScope())
+        {
+            flops.ComputeLoss(x, x);
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0, "the next call released them");
+    }
+
+    [Theory]
+    [InlineData("L1")]
+    [InlineData("L2")]
+    [InlineData("FLOPS")]
+    [InlineData("DF-FLOPS")]
+    public void Create_graph_gives_atens_second_derivatives(string name)
+    {
+        using var source = Source(ScalarType.Float64, seed: 8, zeroVector: false); // the 2-norm's curvature at 0 is NaN in ATen
+        using var direction = randn(Large, dtype: ScalarType.Float64, generator: new Generator(9));
+        using var weights = rand(Large[^1], dtype: ScalarType.Float64, generator: new Generator(10));
+        var loss = Create(name, weights);
+
+        Tensor HessianTimesDirection(Tensor x)
+        {
+            var value = loss.ComputeLoss(x, x);
+            var gradient = autograd.grad([value], [x], retain_graph: true, create_graph: true)[0]; // PyTorch's default under create_graph
+            return autograd.grad([gradient.mul(direction).sum()], [x])[0];
+        }
+
+        using var fused = Run(source, scoped: true, x => [HessianTimesDirection(x)])[0];
+        using var unfused = Run(source, scoped: false, x => [HessianTimesDirection(x)])[0];
+        // The same formulas; the double-backward graphs differ in where autograd adds the two sides, which moves the last bit.
+        var difference = fused.sub(unfused).abs().max().item<double>();
+        difference.Should().BeLessThanOrEqualTo(1e-14 * unfused.abs().max().item<double>(), $"{name}'s Hessian-vector product is ATen's");
+        if (name != "L1")
+        {
+            fused.abs().max().item<double>().Should().BePositive($"{name} has curvature");
+        }
+    }
+
+    /// <summary>SPLADE-like values with zeros and (by default) an all-zero vector, the 2-norm's 0/0 case, as <paramref name="dtype"/>.</summary>
+    private static Tensor Source(ScalarType dtype, ulong seed, bool zeroVector = true)
+    {
+        using var scope = NewDisposeScope();
+        var values = randn(Large, generator: new Generator(seed)).mul(2).sub(1).relu();
+        if (zeroVector)
+        {
+            values[1, 0] = zeros(Large[^1]);
+        }
+
+        return values.to(dtype).MoveToOuterDisposeScope();
+    }
+
+    private static RegularizationLossFunction Create(string name, Tensor weights) => name == "DF-FLOPS"
+        ? new FlopsRegularization(0.25, 0.75, queryTermWeights: weights, docTermWeights: weights)
+        : TestLosses.Create(name, 0.25, 0.75);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a fresh leaf copy of <paramref name="source"/>, inside a dispose scope (the fused
+    /// path) or outside any (ATen's backward), and returns detached copies of what it returns.
+    /// </summary>
+    private static Tensor[] Run(Tensor source, bool scoped, Func<Tensor, Tensor[]> body)
+    {
+        using var x = source.clone().requires_grad_();
+        var scope = scoped ? NewDisposeScope() : null;
+        try
+        {
+            var results = body(x).Select(r => r.detach()).ToArray();
+            scope?.MoveToOuter(results);
+            return results;
+        }
+        finally
+        {
+            scope?.Dispose();
+        }
+    }
+
+    /// <summary>The value of <paramref name="compute"/> and the leaf's gradient.</summary>
+    private static Tensor[] ValueAndGradient(Tensor source, bool scoped, Func<Tensor, Tensor> compute) => Run(source, scoped, x =>
+    {
+        var loss = compute(x);
+        loss.backward();
+        return [loss, x.grad!];
+    });
+
+    /// <summary>Same dtype, shape and numbers (0 and −0 alike).</summary>
+    private static bool Same(Tensor a, Tensor b) => a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    private static void ShouldBeTheSameBits(Tensor[] fused, Tensor[] unfused, string what)
+    {
+        try
+        {
+            Same(fused[0], unfused[0]).Should().BeTrue($"{what}: {fused[0].to(ScalarType.Float64).item<double>()} against {unfused[0].to(ScalarType.Float64).item<double>()}");
+            Same(fused[1], unfused[1]).Should().BeTrue($"every gradient entry of {what} is ATen's");
+        }
+        finally
+        {
+            foreach (var t in fused.Concat(unfused))
+            {
+                t.Dispose();
+            }
+        }
+    }
+}
