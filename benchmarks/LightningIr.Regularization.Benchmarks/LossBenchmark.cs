@@ -8,7 +8,9 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// What every loss benchmark shares: SPLADE-like query and document leaves that require grad, the regularizer under
-/// test, two threads, and clearing the gradients between forward+backward calls so that each call allocates them fresh.
+/// test, two threads, and the two gradient modes: <c>Fresh</c> clears the gradients between forward+backward calls so that
+/// each call allocates them, <c>Accumulated</c> keeps them so that each call adds into the existing <c>.grad</c> buffers
+/// (what a loop that zeroes its gradients in place, or accumulates micro-batches, does).
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
@@ -17,6 +19,9 @@ public abstract class LossBenchmark
 {
     [Params("L1", "L2", "FLOPS")]
     public string Loss { get; set; } = "FLOPS";
+
+    [Params("Fresh", "Accumulated")]
+    public string Gradients { get; set; } = "Fresh";
 
     protected Tensor Query { get; private set; } = null!;
 
@@ -51,9 +56,13 @@ public abstract class LossBenchmark
         Doc.clone();
     }
 
+    /// <summary>In <c>Fresh</c> mode, drops the gradients so that the next call allocates them; in <c>Accumulated</c> mode, keeps them.</summary>
     protected void ClearGradients()
     {
-        Query.grad = null;
-        Doc.grad = null;
+        if (Gradients == "Fresh")
+        {
+            Query.grad = null;
+            Doc.grad = null;
+        }
     }
 }
