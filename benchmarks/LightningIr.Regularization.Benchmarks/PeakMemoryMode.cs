@@ -33,12 +33,18 @@ public static class PeakMemoryMode
         Console.WriteLine($"{"loss",-6} {"variant",-18} {"MiB",8} {"× embeddings",13}");
         foreach (var loss in new[] { "L1", "L2", "FLOPS" })
         {
-            using var lossScope = NewDisposeScope(); // the parts' leaves and views, released after each loss
             var regularizer = Regularizers.Create(loss);
             var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
             // Micro-batches as a split-batch user has them: separate leaves (views of one leaf would make each part's
-            // backward write a whole-batch-sized gradient), sharing the embeddings' storage.
-            var parts = query.chunk(2).Zip(doc.chunk(2), (q, d) => (Query: q.detach().requires_grad_(), Doc: d.detach().requires_grad_())).ToArray();
+            // backward write a whole-batch-sized gradient), sharing the embeddings' storage. Created in a scope and kept
+            // out of it, so that the unscoped variant runs with no dispose scope at all.
+            (Tensor Query, Tensor Doc)[] parts;
+            using (var partScope = NewDisposeScope())
+            {
+                parts = query.chunk(2).Zip(doc.chunk(2), (q, d) => (Query: q.detach().requires_grad_(), Doc: d.detach().requires_grad_())).ToArray();
+                partScope.Detach(parts.SelectMany(p => new[] { p.Query, p.Doc }));
+            }
+
             var variants = new (string Name, Action Call, bool Scoped)[]
             {
                 ("literal", () => LiteralLightningIr.Compute(loss, query, doc, regularizer.QueryWeight, regularizer.DocWeight).backward(), true),
@@ -72,6 +78,12 @@ public static class PeakMemoryMode
 
                 var median = peaks.Order().ElementAt(peaks.Count / 2);
                 Console.WriteLine($"{loss,-6} {name,-18} {median,8:F1} {median / embeddingMiB,13:F2}");
+            }
+
+            foreach (var part in parts)
+            {
+                part.Query.Dispose();
+                part.Doc.Dispose();
             }
         }
 

@@ -133,6 +133,22 @@ public sealed class FusedBackwardTests
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0, "the next call released them");
     }
 
+    [Fact]
+    public void A_failing_fused_backward_throws_from_backward_instead_of_ending_the_process()
+    {
+        using var x = SpladeLike.Embeddings(Large);
+        using var scope = NewDisposeScope();
+        var loss = new L1Regularization().ComputeLoss(x, x);
+        using (no_grad())
+        {
+            x.add_(1); // after the forward pass: the saved embeddings are stale
+        }
+
+        // The original error cannot cross TorchSharp's native callback; autograd rejects the 0-element gradient instead.
+        FluentActions.Invoking(() => loss.backward()).Should().Throw<System.Runtime.InteropServices.ExternalException>()
+            .WithMessage("*returned an invalid gradient*got [0]*");
+    }
+
     [Theory]
     [InlineData("L1")]
     [InlineData("L2")]

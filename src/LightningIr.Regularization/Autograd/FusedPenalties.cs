@@ -114,6 +114,11 @@ internal static class FusedPenalties
                     gradients.Add(EmbeddingsGradient(ctx, grad_output));
                 }
             }
+            catch (Exception) // an exception cannot cross TorchSharp's native callback: it would end the process
+            {
+                gradients.Clear();
+                gradients.Add(Refused());
+            }
             finally
             {
                 grad_output.Dispose(); // TorchSharp's wrapper of the incoming gradient, which it never disposes
@@ -135,6 +140,22 @@ internal static class FusedPenalties
 
         /// <summary>The same penalty of <c>saved[0]</c> through ATen's differentiable ops, for <c>create_graph</c>.</summary>
         protected abstract Tensor Unfused(AutogradContext ctx, List<Tensor> saved);
+
+        /// <summary>
+        /// What a failed backward pass (out of memory, or embeddings changed in place after the forward pass) returns: a
+        /// 0-element gradient, whose shape autograd rejects, so that <c>backward()</c> throws where the caller can catch it.
+        /// </summary>
+        private static Tensor Refused()
+        {
+            Tensor refused;
+            using (NewDisposeScope())
+            {
+                refused = empty(0).MoveToOuterDisposeScope();
+            }
+
+            (returnedGradients ??= new()).Enqueue(refused);
+            return refused;
+        }
 
         /// <summary>
         /// Computes the gradient in a scope of its own and hands its wrapper to the scope current on this thread (if any)
