@@ -5,39 +5,58 @@ using static TorchSharp.torch;
 namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
-/// A plain loop for profilers (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|clone&gt; [calls] [tiny]</c>):
-/// forward+backward at SPLADE shapes (or Lightning IR's 4×8×4 with <c>tiny</c>), fresh gradients each call, nothing else
-/// in the process's hot path; prints the mean time of a call after a tenth of the calls as warm-up. Run it under
+/// A plain loop for profilers and A/B runs
+/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|unscoped|clone&gt; [calls] [shape] [leaf|activation]</c>):
+/// forward+backward at SPLADE shapes (or Lightning IR's 4×8×4 with <c>tiny</c>, or <c>N</c>×<c>D</c> vectors for both
+/// sides with <c>NxD</c>), fresh gradients each call, nothing else in the process's hot path; prints the mean time and
+/// page faults of a call after a tenth of the calls as warm-up. <c>unscoped</c> is the library called outside any dispose
+/// scope (ATen's backward). With <c>activation</c> the losses read <c>relu(leaf)</c>, computed in each call, as a model's
+/// output would be (the gradient then flows through autograd rather than into the leaf's <c>.grad</c>). Run it under
 /// <c>perf record</c> (with <c>DOTNET_PerfMapEnabled=1</c> for .NET frames).
 /// </summary>
 public static class LoopMode
 {
-    public static int Run(string loss, string variant, int calls, bool tiny)
+    public static int Run(string loss, string variant, int calls, string shape, bool activation)
     {
         torch.set_num_threads(2);
         manual_seed(0);
-        using var query = tiny ? SpladeLike.Embeddings(4, 8, 4) : SpladeLike.Embeddings(32, 1, 30522);
-        using var doc = tiny ? SpladeLike.Embeddings(4, 8, 4) : SpladeLike.Embeddings(256, 1, 30522);
+        var (queryShape, docShape) = shape switch
+        {
+            "splade" => (new long[] { 32, 1, 30522 }, new long[] { 256, 1, 30522 }),
+            "tiny" => ([4, 8, 4], [4, 8, 4]),
+            _ when shape.Split('x') is [var rows, var dim] => ([long.Parse(rows, System.Globalization.CultureInfo.InvariantCulture), long.Parse(dim, System.Globalization.CultureInfo.InvariantCulture)], [long.Parse(rows, System.Globalization.CultureInfo.InvariantCulture), long.Parse(dim, System.Globalization.CultureInfo.InvariantCulture)]),
+            _ => throw new ArgumentException($"Unknown shape '{shape}'; expected splade, tiny or NxD.", nameof(shape)),
+        };
+        using var query = SpladeLike.Embeddings(queryShape);
+        using var doc = SpladeLike.Embeddings(docShape);
         var regularizer = Regularizers.Create(loss);
-        var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
+        Tensor Input(Tensor leaf) => activation ? leaf.relu() : leaf;
         Action call = variant switch
         {
-            "literal" => () => LiteralLightningIr.Compute(loss, query, doc, regularizer.QueryWeight, regularizer.DocWeight).backward(),
-            "library" => () => regularizer.ComputeLoss(output).backward(),
+            "literal" => () => LiteralLightningIr.Compute(loss, Input(query), Input(doc), regularizer.QueryWeight, regularizer.DocWeight).backward(),
+            "library" => () => regularizer.ComputeLoss(Input(query), Input(doc)).backward(),
+            "unscoped" => () => Unscoped(regularizer, query, doc, activation),
             "clone" => () => { query.clone(); doc.clone(); },
-            _ => throw new ArgumentException($"Unknown variant '{variant}'; expected literal, library or clone.", nameof(variant)),
+            _ => throw new ArgumentException($"Unknown variant '{variant}'; expected literal, library, unscoped or clone.", nameof(variant)),
         };
         var warmUp = calls / 10;
         var clock = new System.Diagnostics.Stopwatch();
+        long faults = 0;
         for (var i = 0; i < calls; i++)
         {
             if (i == warmUp)
             {
+                faults = MinorFaults();
                 clock.Start();
             }
 
-            using (var scope = NewDisposeScope())
+            if (variant == "unscoped")
             {
+                call();
+            }
+            else
+            {
+                using var scope = NewDisposeScope();
                 call();
             }
 
@@ -45,7 +64,43 @@ public static class LoopMode
             doc.grad = null;
         }
 
-        Console.WriteLine($"{loss} {variant}: {clock.Elapsed.TotalMilliseconds * 1000 / (calls - warmUp):F1} µs per call over {calls - warmUp} calls");
+        clock.Stop();
+        var timed = calls - warmUp;
+        Console.WriteLine(
+            $"{loss} {variant}: {clock.Elapsed.TotalMilliseconds * 1000 / timed:F1} µs and {(MinorFaults() - faults) / (double)timed:F0} page faults per call over {timed} calls");
         return 0;
+    }
+
+    /// <summary>The library outside any dispose scope; the activations are made in one and released by hand.</summary>
+    private static void Unscoped(RegularizationLossFunction regularizer, Tensor query, Tensor doc, bool activation)
+    {
+        if (!activation)
+        {
+            using var plain = regularizer.ComputeLoss(query, doc);
+            plain.backward();
+            return;
+        }
+
+        Tensor queryActivation, docActivation;
+        using (NewDisposeScope())
+        {
+            queryActivation = query.relu().DetachFromDisposeScope();
+            docActivation = doc.relu().DetachFromDisposeScope();
+        }
+
+        using (queryActivation)
+        using (docActivation)
+        using (var loss = regularizer.ComputeLoss(queryActivation, docActivation))
+        {
+            loss.backward();
+        }
+    }
+
+    /// <summary>The process's minor page faults so far (field 10 of <c>/proc/self/stat</c>): fresh memory touched.</summary>
+    private static long MinorFaults()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture); // field 10, counted from the state (field 3)
     }
 }

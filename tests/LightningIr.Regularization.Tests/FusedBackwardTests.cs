@@ -1,14 +1,14 @@
 namespace LightningIr.Regularization.Tests;
 
 /// <summary>
-/// The fused backward passes, taken for unmasked penalties of at least 65,536 elements on the CPU when the caller has a
+/// The fused backward passes, taken for unmasked penalties of at least 524,288 elements on the CPU when the caller has a
 /// dispose scope: the same bits as ATen's own backward (taken without a scope), the gradient's wrapper in the scope
 /// current during backward, wrappers left without a scope released at the next call, and exact second derivatives.
 /// </summary>
 public sealed class FusedBackwardTests
 {
-    /// <summary>Above the fused path's threshold: 8 × 2 × 4,096 = 65,536 elements per side.</summary>
-    private static readonly long[] Large = [8, 2, 4096];
+    /// <summary>At the fused path's threshold: 8 × 2 × 32,768 = 524,288 elements per side.</summary>
+    private static readonly long[] Large = [8, 2, 32768];
 
     public static TheoryData<string, ScalarType> LossesWithFloatTypes()
     {
@@ -54,7 +54,7 @@ public sealed class FusedBackwardTests
             return outputs.Select(o => loss.ComputeLoss(o, total)).Aggregate((a, b) => a.add(b));
         }
 
-        // The parts are 4 × 2 × 4,096 = 32,768 elements; twice as long vectors put each part above the threshold.
+        // The parts are 4 × 2 × 32,768 = 262,144 elements; twice as long vectors put each part at the threshold.
         using var longer = cat([source, source.flip(-1)], -1);
         ShouldBeTheSameBits(
             ValueAndGradient(longer, scoped: true, Shares), ValueAndGradient(longer, scoped: false, Shares), $"{name}'s shares in {dtype}");

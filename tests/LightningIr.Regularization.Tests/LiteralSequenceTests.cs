@@ -20,7 +20,7 @@ public sealed class LiteralSequenceTests
         {
             var (name, dtype, device) = ((string)row[0], (ScalarType)row[1], (string)row[2]);
             data.Add(name, dtype, device, 40);
-            data.Add(name, dtype, device, 4000); // 6 × 3 × 4,000 elements: above the fused backward's threshold
+            data.Add(name, dtype, device, 30_000); // 6 × 3 × 30,000 elements: above the fused backward's threshold
         }
 
         return data;

@@ -23,10 +23,11 @@ namespace LightningIr.Regularization;
 internal static class FusedPenalties
 {
     /// <summary>
-    /// The smallest embeddings the fused path is used for. Below it, the custom function's managed bookkeeping (a
-    /// graph node, callbacks, lists) costs more than the buffers it saves.
+    /// The smallest embeddings the fused path is used for (512 Ki elements, 2 MiB in float32). Below it, the custom
+    /// function's managed bookkeeping (a graph node, callbacks, lists) and autograd's copy of a fresh leaf gradient cost
+    /// as much as the buffers it saves, or more (measured in the README).
     /// </summary>
-    public const long MinimumElements = 1 << 16;
+    public const long MinimumElements = 1 << 19;
 
     private static readonly long[] LastDim = [-1];
     private static readonly long[] BatchDim = [0];
