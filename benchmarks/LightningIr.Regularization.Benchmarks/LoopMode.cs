@@ -6,18 +6,25 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// A plain loop for profilers and A/B runs
-/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|unscoped|clone&gt; [calls] [shape] [leaf|activation]</c>):
+/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|unscoped|clone&gt; [calls] [shape] [fresh|accumulated|activation]</c>):
 /// forward+backward at SPLADE shapes (or Lightning IR's 4×8×4 with <c>tiny</c>, or <c>N</c>×<c>D</c> vectors for both
-/// sides with <c>NxD</c>), fresh gradients each call, nothing else in the process's hot path; prints the mean time and
+/// sides with <c>NxD</c>), nothing else in the process's hot path; prints the mean time and
 /// page faults of a call after a tenth of the calls as warm-up. <c>unscoped</c> is the library called outside any dispose
-/// scope (ATen's backward). With <c>activation</c> the losses read <c>relu(leaf)</c>, computed in each call, as a model's
-/// output would be (the gradient then flows through autograd rather than into the leaf's <c>.grad</c>). Run it under
+/// scope (ATen's backward). The gradients are fresh each call (the default), accumulate into the leaves' existing
+/// <c>.grad</c>, or (<c>activation</c>) the losses read <c>relu(leaf)</c>, computed in each call, as a model's output
+/// would be: the gradient then flows on through autograd rather than into a leaf's <c>.grad</c>. Run it under
 /// <c>perf record</c> (with <c>DOTNET_PerfMapEnabled=1</c> for .NET frames).
 /// </summary>
 public static class LoopMode
 {
-    public static int Run(string loss, string variant, int calls, string shape, bool activation)
+    public static int Run(string loss, string variant, int calls, string shape, string gradients)
     {
+        if (gradients is not ("fresh" or "accumulated" or "activation"))
+        {
+            throw new ArgumentException($"Unknown gradient mode '{gradients}'; expected fresh, accumulated or activation.", nameof(gradients));
+        }
+
+        var activation = gradients == "activation";
         torch.set_num_threads(2);
         manual_seed(0);
         var (queryShape, docShape) = shape switch
@@ -60,8 +67,11 @@ public static class LoopMode
                 call();
             }
 
-            query.grad = null;
-            doc.grad = null;
+            if (gradients != "accumulated")
+            {
+                query.grad = null;
+                doc.grad = null;
+            }
         }
 
         clock.Stop();

@@ -8,7 +8,7 @@ namespace LightningIr.Regularization.Benchmarks;
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/LightningIr.Regularization.Benchmarks</c> runs the short benchmark job;
 /// <c>-- soak [calls]</c> runs the soak test; <c>-- peak</c> measures the peak resident memory of one call;
-/// <c>-- loop &lt;loss&gt; &lt;variant&gt; [calls] [shape] [leaf|activation]</c> runs forward+backward in a plain loop for a profiler; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *FLOPS*</c>).
+/// <c>-- loop &lt;loss&gt; &lt;variant&gt; [calls] [shape] [fresh|accumulated|activation]</c> runs forward+backward in a plain loop for a profiler; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *FLOPS*</c>).
 /// </summary>
 public static class Program
 {
@@ -22,7 +22,7 @@ public static class Program
         if (args.Length >= 3 && args[0] == "loop")
         {
             return LoopMode.Run(
-                args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 300, args.Length > 4 ? args[4] : "splade", args.Length > 5 && args[5] == "activation");
+                args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 300, args.Length > 4 ? args[4] : "splade", args.Length > 5 ? args[5] : "fresh");
         }
 
         if (args.Length > 0 && args[0] == "peak")

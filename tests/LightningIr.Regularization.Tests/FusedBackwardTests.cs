@@ -33,8 +33,8 @@ public sealed class FusedBackwardTests
         var loss = Create(name, weights);
 
         ShouldBeTheSameBits(
-            ValueAndGradient(source, scoped: true, x => loss.ComputeLoss(x, x)),
-            ValueAndGradient(source, scoped: false, x => loss.ComputeLoss(x, x)),
+            ValueAndGradient(source, scoped: true, x => loss.ComputeLoss(ModelOutput(x), ModelOutput(x))),
+            ValueAndGradient(source, scoped: false, x => loss.ComputeLoss(ModelOutput(x), ModelOutput(x))),
             $"{name} in {dtype}");
     }
 
@@ -60,33 +60,48 @@ public sealed class FusedBackwardTests
             ValueAndGradient(longer, scoped: true, Shares), ValueAndGradient(longer, scoped: false, Shares), $"{name}'s shares in {dtype}");
     }
 
-    [Theory]
-    [InlineData("L1", true, true, 1)]
-    [InlineData("L2", true, true, 1)]
-    [InlineData("FLOPS", true, true, 1)]
-    [InlineData("FLOPS", true, false, 1)]
-    [InlineData("FLOPS", false, false, 0)]
-    public void The_gradients_wrapper_lives_in_the_scope_current_during_backward_until_the_next_fused_backward(
-        string name, bool largeQuery, bool largeDoc, int wrappers)
+    public static TheoryData<string, string, int> WrappersLeftByBackward() => new()
     {
-        using var large = SpladeLike.Embeddings(Large);
-        using var small = SpladeLike.Embeddings(8, 2, 64);
+        // Two fused sides leave one wrapper: the second side's backward releases the first's.
+        { "L1", "model output", 1 },
+        { "L2", "model output", 1 },
+        { "FLOPS", "model output", 1 },
+        { "L1", "leaf with a gradient", 1 },
+        { "FLOPS", "leaf with a gradient", 1 },
+        // A leaf without a gradient yet: ATen's backward for the sgn(x) · g penalties, the fused one for L2.
+        { "L1", "leaf without a gradient", 0 },
+        { "FLOPS", "leaf without a gradient", 0 },
+        { "L2", "leaf without a gradient", 1 },
+        { "FLOPS", "small model output", 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrappersLeftByBackward))]
+    public void The_gradients_wrapper_lives_in_the_scope_current_during_backward_until_the_next_fused_backward(
+        string name, string input, int wrappers)
+    {
+        using var leaf = input == "small model output" ? SpladeLike.Embeddings(8, 2, 64) : SpladeLike.Embeddings(Large);
+        if (input == "leaf with a gradient")
+        {
+            leaf.grad = zeros_like(leaf);
+        }
+
         var loss = TestLosses.Create(name);
         var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
 
         using (var scope = NewDisposeScope())
         {
-            var value = loss.ComputeLoss(largeQuery ? large : small, largeDoc ? large : small);
+            var embeddings = input.EndsWith("model output", StringComparison.Ordinal) ? ModelOutput(leaf) : leaf;
+            var value = loss.ComputeLoss(embeddings, embeddings);
             var before = scope.DisposablesCount;
             value.backward();
 
-            // ATen's own backward creates no .NET wrapper. A fused side leaves its gradient's, which the next fused side's
-            // backward releases: autograd holds the gradient itself by then.
+            // ATen's own backward creates no .NET wrapper; a fused side leaves its gradient's, and nothing else.
             scope.DisposablesCount.Should().Be(before + wrappers);
         }
 
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(live, "the scope released the wrappers");
-        (largeQuery ? large : small).grad!.abs().sum().item<float>().Should().BePositive("the gradient itself outlives its wrapper");
+        leaf.grad!.abs().sum().item<float>().Should().BePositive("the gradient itself outlives its wrapper");
     }
 
     [Fact]
@@ -116,7 +131,8 @@ public sealed class FusedBackwardTests
             Tensor loss;
             using (NewDisposeScope())
             {
-                loss = flops.ComputeLoss(x, x).MoveToOuterDisposeScope(); // no outer scope: the caller owns it
+                var embeddings = ModelOutput(x);
+                loss = flops.ComputeLoss(embeddings, embeddings).MoveToOuterDisposeScope(); // no outer scope: the caller owns it
             }
 
             loss.backward(); // outside any scope: the two gradients' wrappers have no scope to join
@@ -127,7 +143,7 @@ public sealed class FusedBackwardTests
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().BeInRange(1, 2, "only the last backward's wrappers wait");
         using (NewDisposeScope())
         {
-            flops.ComputeLoss(x, x);
+            flops.ComputeLoss(ModelOutput(x), ModelOutput(x));
         }
 
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0, "the next call released them");
@@ -138,7 +154,8 @@ public sealed class FusedBackwardTests
     {
         using var x = SpladeLike.Embeddings(Large);
         using var scope = NewDisposeScope();
-        var loss = new L1Regularization().ComputeLoss(x, x);
+        var embeddings = ModelOutput(x);
+        var loss = new L1Regularization().ComputeLoss(embeddings, embeddings);
         using (no_grad())
         {
             x.add_(1); // after the forward pass: the saved embeddings are stale
@@ -163,7 +180,7 @@ public sealed class FusedBackwardTests
 
         Tensor HessianTimesDirection(Tensor x)
         {
-            var value = loss.ComputeLoss(x, x);
+            var value = loss.ComputeLoss(ModelOutput(x), ModelOutput(x));
             var gradient = autograd.grad([value], [x], retain_graph: true, create_graph: true)[0]; // PyTorch's default under create_graph
             return autograd.grad([gradient.mul(direction).sum()], [x])[0];
         }
@@ -223,6 +240,9 @@ public sealed class FusedBackwardTests
         loss.backward();
         return [loss, x.grad!];
     });
+
+    /// <summary>A non-leaf view of <paramref name="leaf"/>, as a model's output is: its gradient flows on through autograd.</summary>
+    private static Tensor ModelOutput(Tensor leaf) => leaf.view(leaf.shape);
 
     /// <summary>Same dtype, shape and numbers (0 and −0 alike).</summary>
     private static bool Same(Tensor a, Tensor b) => a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();

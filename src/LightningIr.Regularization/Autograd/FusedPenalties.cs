@@ -40,6 +40,28 @@ internal static class FusedPenalties
         && embeddings.device_type == DeviceType.CPU
         && embeddings.numel() >= MinimumElements;
 
+    /// <summary>
+    /// Whether the <c>sgn(x) · g</c> penalties (L1 and FLOPS) take the fused path: as <see cref="Applies"/>, except for a leaf
+    /// without a gradient yet. Autograd would copy the fused gradient into that leaf's new <c>.grad</c> (see the class
+    /// remarks), one pass more than ATen's backward, whose product it adopts; for L2 the fused path still saves ATen's
+    /// masked fill.
+    /// </summary>
+    public static bool AppliesToSign(Tensor embeddings)
+    {
+        if (!Applies(embeddings))
+        {
+            return false;
+        }
+
+        if (!embeddings.is_leaf)
+        {
+            return true;
+        }
+
+        using var gradient = embeddings.grad;
+        return gradient is not null;
+    }
+
     /// <summary><c>mean(‖x‖_ord)</c> over every vector, ord 1 or 2, without a mask.</summary>
     public static Tensor MeanVectorNorm(Tensor embeddings, double ord) => MeanVectorNormFunction.apply(embeddings, ord);
 

@@ -14,7 +14,7 @@ internal static class Penalties
     {
         if (scoringMask is null)
         {
-            return FusedPenalties.Applies(embeddings) ? FusedPenalties.MeanVectorNorm(embeddings, ord) : UnfusedMeanVectorNorm(embeddings, ord);
+            return FusedApplies(embeddings, ord) ? FusedPenalties.MeanVectorNorm(embeddings, ord) : UnfusedMeanVectorNorm(embeddings, ord);
         }
 
         var norms = linalg.vector_norm(embeddings, ord, LastDim);
@@ -42,7 +42,7 @@ internal static class Penalties
     public static Tensor VectorNormShare(Tensor embeddings, double ord, Tensor? scoringMask, Tensor total)
     {
         var count = total[0].clamp_min(1);
-        return scoringMask is null && FusedPenalties.Applies(embeddings)
+        return scoringMask is null && FusedApplies(embeddings, ord)
             ? FusedPenalties.VectorNormShare(embeddings, ord, count)
             : UnfusedVectorNormShare(embeddings, ord, scoringMask, count);
     }
@@ -60,7 +60,7 @@ internal static class Penalties
     public static Tensor Flops(Tensor embeddings, Tensor? scoringMask, int? activeThreshold, Tensor? termWeights)
     {
         var weights = termWeights?.detach().to(embeddings.dtype);
-        return scoringMask is null && activeThreshold is null && FusedPenalties.Applies(embeddings)
+        return scoringMask is null && activeThreshold is null && FusedPenalties.AppliesToSign(embeddings)
             ? FusedPenalties.Flops(embeddings, weights)
             : UnfusedFlops(embeddings, scoringMask, activeThreshold, weights);
     }
@@ -104,7 +104,7 @@ internal static class Penalties
         }
 
         var typedCoefficient = coefficient.to(embeddings.dtype);
-        return scoringMask is null && activeThreshold is null && FusedPenalties.Applies(embeddings)
+        return scoringMask is null && activeThreshold is null && FusedPenalties.AppliesToSign(embeddings)
             ? FusedPenalties.FlopsShare(embeddings, typedCoefficient, totalRows)
             : UnfusedFlopsShare(embeddings, scoringMask, activeThreshold, typedCoefficient, totalRows);
     }
@@ -138,6 +138,10 @@ internal static class Penalties
         var active = embeddings.count_nonzero(LastDim).gt(threshold);
         return scoringMask is null ? active : scoringMask.logical_and(active);
     }
+
+    /// <summary>Whether a vector norm of order <paramref name="ord"/> takes the fused backward: the 1-norm's is <c>sgn(x) · g</c>.</summary>
+    private static bool FusedApplies(Tensor embeddings, double ord)
+        => ord == 1 ? FusedPenalties.AppliesToSign(embeddings) : FusedPenalties.Applies(embeddings);
 
     private static Tensor NormSum(Tensor embeddings, double ord, Tensor? scoringMask)
     {
