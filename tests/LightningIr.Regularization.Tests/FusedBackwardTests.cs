@@ -104,6 +104,59 @@ public sealed class FusedBackwardTests
         leaf.grad!.abs().sum().item<float>().Should().BePositive("the gradient itself outlives its wrapper");
     }
 
+    [Theory]
+    [InlineData("L1")]
+    [InlineData("L2")]
+    [InlineData("FLOPS")]
+    [InlineData("DF-FLOPS")]
+    public void A_split_batch_share_takes_the_fused_backward_too(string name)
+    {
+        using var leaf = SpladeLike.Embeddings(Large);
+        using var weights = rand(Large[^1], generator: new Generator(12));
+        var loss = Create(name, weights);
+        using var scope = NewDisposeScope();
+        var part = new BiEncoderOutput(QueryEmbeddings: new(ModelOutput(leaf)), DocEmbeddings: new(ModelOutput(leaf)));
+        var share = loss.ComputeLoss(part, loss.CollectStatistics(part));
+        var before = scope.DisposablesCount;
+        share.backward();
+
+        scope.DisposablesCount.Should().Be(before + 1, "the fused backward leaves its gradient's wrapper");
+    }
+
+    public static TheoryData<string, bool, bool> MasksAndThresholds() => new()
+    {
+        { "FLOPS", true, false },
+        { "FLOPS", false, true },
+        { "L1", true, false },
+        { "L2", true, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(MasksAndThresholds))]
+    public void Scoring_masks_and_activation_thresholds_keep_atens_backward(string name, bool mask, bool threshold)
+    {
+        using var source = Source(ScalarType.Float32, seed: 13);
+        using var scoringMask = arange(Large[0] * Large[1]).reshape(Large[0], Large[1]).remainder(3).ne(0);
+        var loss = name == "FLOPS" && threshold ? new FlopsRegularization(0.25, 0.75, queryThreshold: 900, docThreshold: 900) : TestLosses.Create(name, 0.25, 0.75);
+        loss.UseScoringMask = mask;
+        Tensor Compute(Tensor x)
+        {
+            var output = ModelOutput(x);
+            return loss.ComputeLoss(new BiEncoderOutput(
+                QueryEmbeddings: new(output, mask ? scoringMask : null), DocEmbeddings: new(output, mask ? scoringMask : null)));
+        }
+
+        var scoped = Run(source, scoped: true, x =>
+        {
+            var value = Compute(x);
+            var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            value.backward();
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(before, "ATen's backward creates no wrapper");
+            return [value, x.grad!];
+        });
+        ShouldBeTheSameBits(scoped, ValueAndGradient(source, scoped: false, Compute), $"{name} with a mask or threshold");
+    }
+
     [Fact]
     public void Calls_without_a_scope_take_atens_backward_and_leave_nothing_alive()
     {

@@ -15,8 +15,8 @@ internal readonly struct CallScope : IDisposable
 
     private CallScope(DisposeScope scope) => this.scope = scope;
 
-    /// <summary>Whether the caller of the outermost public call on this thread has a dispose scope.</summary>
-    public static bool CallerHasDisposeScope => depth > 0 && callerHasScope;
+    /// <summary>Whether the caller of the outermost public call on this thread has a dispose scope (read inside a call).</summary>
+    public static bool CallerHasDisposeScope => callerHasScope;
 
     /// <summary>Opens the call's dispose scope (after probing the caller's, when this is the outermost call).</summary>
     public static CallScope Open()

@@ -31,8 +31,11 @@ internal static class FusedPenalties
 
     private static readonly long[] LastDim = [-1];
     private static readonly long[] BatchDim = [0];
-    /// <summary>The wrappers of the gradients this thread's fused backward passes returned, until they are released.</summary>
-    [ThreadStatic] private static Queue<Tensor>? returnedGradients;
+    /// <summary>
+    /// The wrapper of the gradient this thread's last fused backward pass returned, until it is released: each backward
+    /// pass releases the previous one's before it returns its own, so there is at most one.
+    /// </summary>
+    [ThreadStatic] private static Tensor? returnedGradient;
 
     /// <summary>Whether the penalty of <paramref name="embeddings"/> takes the fused path (see the class remarks).</summary>
     public static bool Applies(Tensor embeddings) =>
@@ -72,8 +75,7 @@ internal static class FusedPenalties
     public static Tensor VectorNormShare(Tensor embeddings, double ord, Tensor count) => VectorNormShareFunction.apply(embeddings, ord, count);
 
     /// <summary><c>Σ w · (mean over the batch of |x|)²</c> without masks or thresholds; <paramref name="termWeights"/> in the embeddings' dtype, or null.</summary>
-    public static Tensor Flops(Tensor embeddings, Tensor? termWeights) =>
-        termWeights is null ? FlopsFunction.apply(embeddings) : FlopsFunction.apply(embeddings, termWeights);
+    public static Tensor Flops(Tensor embeddings, Tensor? termWeights) => FlopsFunction.apply(embeddings, termWeights!); // null: no weights
 
     /// <summary>
     /// A part's share of <see cref="Flops"/>: <c>t = Σ c · (column sums of |x|) / B</c> with the per-term
@@ -89,10 +91,8 @@ internal static class FusedPenalties
     /// </summary>
     public static void ReleaseReturnedGradients()
     {
-        while (returnedGradients?.TryDequeue(out var gradient) == true)
-        {
-            gradient.Dispose();
-        }
+        returnedGradient?.Dispose();
+        returnedGradient = null;
     }
 
     /// <summary>
@@ -139,7 +139,6 @@ internal static class FusedPenalties
             }
             catch (Exception) // an exception cannot cross TorchSharp's native callback: it would end the process
             {
-                gradients.Clear();
                 gradients.Add(Refused());
             }
             finally
@@ -176,7 +175,7 @@ internal static class FusedPenalties
                 refused = empty(0).MoveToOuterDisposeScope();
             }
 
-            (returnedGradients ??= new()).Enqueue(refused);
+            returnedGradient = refused;
             return refused;
         }
 
@@ -197,14 +196,14 @@ internal static class FusedPenalties
                 gradient.MoveToOuterDisposeScope();
             }
 
-            (returnedGradients ??= new()).Enqueue(gradient);
+            returnedGradient = gradient;
             return gradient;
         }
     }
 
     private sealed class MeanVectorNormFunction : FusedFunction<MeanVectorNormFunction>
     {
-        public override string Name => "LightningIrMeanVectorNorm";
+        public override string Name => nameof(MeanVectorNormFunction);
 
         protected override Tensor Forward(AutogradContext ctx, object[] vars)
         {
@@ -228,7 +227,7 @@ internal static class FusedPenalties
 
     private sealed class VectorNormShareFunction : FusedFunction<VectorNormShareFunction>
     {
-        public override string Name => "LightningIrVectorNormShare";
+        public override string Name => nameof(VectorNormShareFunction);
 
         protected override Tensor Forward(AutogradContext ctx, object[] vars)
         {
@@ -253,12 +252,12 @@ internal static class FusedPenalties
 
     private sealed class FlopsFunction : FusedFunction<FlopsFunction>
     {
-        public override string Name => "LightningIrFlops";
+        public override string Name => nameof(FlopsFunction);
 
         protected override Tensor Forward(AutogradContext ctx, object[] vars)
         {
             var embeddings = (Tensor)vars[0];
-            var termWeights = vars.Length > 1 ? (Tensor)vars[1] : null;
+            var termWeights = (Tensor?)vars[1];
             Tensor means;
             using (var magnitude = embeddings.abs())
             {
@@ -289,7 +288,7 @@ internal static class FusedPenalties
 
     private sealed class FlopsShareFunction : FusedFunction<FlopsShareFunction>
     {
-        public override string Name => "LightningIrFlopsShare";
+        public override string Name => nameof(FlopsShareFunction);
 
         protected override Tensor Forward(AutogradContext ctx, object[] vars)
         {
