@@ -31,7 +31,7 @@ public static class LoopMode
         {
             "splade" => (new long[] { 32, 1, 30522 }, new long[] { 256, 1, 30522 }),
             "tiny" => ([4, 8, 4], [4, 8, 4]),
-            _ when shape.Split('x') is [var rows, var dim] => ([long.Parse(rows, System.Globalization.CultureInfo.InvariantCulture), long.Parse(dim, System.Globalization.CultureInfo.InvariantCulture)], [long.Parse(rows, System.Globalization.CultureInfo.InvariantCulture), long.Parse(dim, System.Globalization.CultureInfo.InvariantCulture)]),
+            _ when shape.Split('x') is [var rows, var dim] => (Dimensions(rows, dim), Dimensions(rows, dim)),
             _ => throw new ArgumentException($"Unknown shape '{shape}'; expected splade, tiny or NxD.", nameof(shape)),
         };
         using var query = SpladeLike.Embeddings(queryShape);
@@ -105,6 +105,9 @@ public static class LoopMode
             loss.backward();
         }
     }
+
+    private static long[] Dimensions(params string[] sizes)
+        => sizes.Select(size => long.Parse(size, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     /// <summary>The process's minor page faults so far (field 10 of <c>/proc/self/stat</c>): fresh memory touched.</summary>
     private static long MinorFaults()

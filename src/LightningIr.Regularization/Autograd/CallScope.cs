@@ -24,7 +24,7 @@ internal readonly struct CallScope : IDisposable
         if (depth == 0)
         {
             callerHasScope = ProbeCurrentScope();
-            FusedPenalties.ReleaseReturnedGradients();
+            FusedPenalties.ReleaseReturnedGradient();
         }
 
         var opened = new CallScope(NewDisposeScope());

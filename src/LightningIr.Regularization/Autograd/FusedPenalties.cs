@@ -31,6 +31,7 @@ internal static class FusedPenalties
 
     private static readonly long[] LastDim = [-1];
     private static readonly long[] BatchDim = [0];
+
     /// <summary>
     /// The wrapper of the gradient this thread's last fused backward pass returned, until it is released: each backward
     /// pass releases the previous one's before it returns its own, so there is at most one.
@@ -85,11 +86,11 @@ internal static class FusedPenalties
     public static Tensor FlopsShare(Tensor embeddings, Tensor coefficient, long totalRows) => FlopsShareFunction.apply(embeddings, coefficient, totalRows);
 
     /// <summary>
-    /// Disposes the wrappers of the gradients that this thread's fused backward passes returned. Autograd has its own
-    /// reference to each by then, so this only ends the wrapper's hold on the buffer; a wrapper its scope already disposed
-    /// is skipped.
+    /// Disposes the wrapper of the gradient this thread's last fused backward pass returned. Autograd has its own
+    /// reference by then, so this only ends the wrapper's hold on the buffer; a wrapper its scope already disposed is
+    /// skipped.
     /// </summary>
-    public static void ReleaseReturnedGradients()
+    public static void ReleaseReturnedGradient()
     {
         returnedGradient?.Dispose();
         returnedGradient = null;
@@ -127,7 +128,7 @@ internal static class FusedPenalties
 
         public sealed override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
         {
-            ReleaseReturnedGradients(); // an earlier node's, whose output autograd has taken by now
+            ReleaseReturnedGradient(); // an earlier node's, whose output autograd has taken by now
             var arguments = (int)ctx.get_data("arguments");
             var gradients = new List<Tensor>(arguments);
             try
@@ -181,7 +182,7 @@ internal static class FusedPenalties
 
         /// <summary>
         /// Computes the gradient in a scope of its own and hands its wrapper to the scope current on this thread (if any)
-        /// and to <see cref="ReleaseReturnedGradients"/>, whichever comes first: the next fused backward pass or library
+        /// and to <see cref="ReleaseReturnedGradient"/>, whichever comes first: the next fused backward pass or library
         /// call, or the end of that scope.
         /// </summary>
         private Tensor EmbeddingsGradient(AutogradContext ctx, Tensor gradOutput)
