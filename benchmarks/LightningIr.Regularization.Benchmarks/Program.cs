@@ -25,6 +25,11 @@ public static class Program
                 args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 300, args.Length > 4 ? args[4] : "splade", args.Length > 5 ? args[5] : "fresh");
         }
 
+        if (args.Length > 0 && args[0] == "step")
+        {
+            return StepMode.Run(args);
+        }
+
         if (args.Length > 0 && args[0] == "peak")
         {
             return PeakMemoryMode.Run();
