@@ -6,11 +6,10 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// A plain loop for profilers and A/B runs
-/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|unscoped|clone&gt; [calls] [shape] [fresh|accumulated|activation]</c>):
+/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|clone&gt; [calls] [shape] [fresh|accumulated|activation]</c>):
 /// forward+backward at SPLADE shapes (or Lightning IR's 4×8×4 with <c>tiny</c>, or <c>N</c>×<c>D</c> vectors for both
 /// sides with <c>NxD</c>), nothing else in the process's hot path; prints the mean time and
-/// page faults of a call after a tenth of the calls as warm-up. <c>unscoped</c> is the library called outside any dispose
-/// scope (ATen's backward). The gradients are fresh each call (the default), accumulate into the leaves' existing
+/// page faults of a call after a tenth of the calls as warm-up. The gradients are fresh each call (the default), accumulate into the leaves' existing
 /// <c>.grad</c>, or (<c>activation</c>) the losses read <c>relu(leaf)</c>, computed in each call, as a model's output
 /// would be: the gradient then flows on through autograd rather than into a leaf's <c>.grad</c>. Run it under
 /// <c>perf record</c> (with <c>DOTNET_PerfMapEnabled=1</c> for .NET frames).
@@ -42,9 +41,8 @@ public static class LoopMode
         {
             "literal" => () => LiteralLightningIr.Compute(loss, Input(query), Input(doc), regularizer.QueryWeight, regularizer.DocWeight).backward(),
             "library" => () => regularizer.ComputeLoss(Input(query), Input(doc)).backward(),
-            "unscoped" => () => Unscoped(regularizer, query, doc, activation),
             "clone" => () => { query.clone(); doc.clone(); },
-            _ => throw new ArgumentException($"Unknown variant '{variant}'; expected literal, library, unscoped or clone.", nameof(variant)),
+            _ => throw new ArgumentException($"Unknown variant '{variant}'; expected literal, library or clone.", nameof(variant)),
         };
         var warmUp = calls / 10;
         var clock = new System.Diagnostics.Stopwatch();
@@ -57,13 +55,8 @@ public static class LoopMode
                 clock.Start();
             }
 
-            if (variant == "unscoped")
+            using (var scope = NewDisposeScope())
             {
-                call();
-            }
-            else
-            {
-                using var scope = NewDisposeScope();
                 call();
             }
 
@@ -79,31 +72,6 @@ public static class LoopMode
         Console.WriteLine(
             $"{loss} {variant}: {clock.Elapsed.TotalMilliseconds * 1000 / timed:F1} µs and {(MinorFaults() - faults) / (double)timed:F0} page faults per call over {timed} calls");
         return 0;
-    }
-
-    /// <summary>The library outside any dispose scope; the activations are made in one and released by hand.</summary>
-    private static void Unscoped(RegularizationLossFunction regularizer, Tensor query, Tensor doc, bool activation)
-    {
-        if (!activation)
-        {
-            using var plain = regularizer.ComputeLoss(query, doc);
-            plain.backward();
-            return;
-        }
-
-        Tensor queryActivation, docActivation;
-        using (NewDisposeScope())
-        {
-            queryActivation = query.relu().DetachFromDisposeScope();
-            docActivation = doc.relu().DetachFromDisposeScope();
-        }
-
-        using (queryActivation)
-        using (docActivation)
-        using (var loss = regularizer.ComputeLoss(queryActivation, docActivation))
-        {
-            loss.backward();
-        }
     }
 
     private static long[] Dimensions(params string[] sizes)

@@ -6,7 +6,7 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// Peak resident memory of one forward+backward at SPLADE shapes (<c>-- peak</c>): for each loss, the literal Lightning IR
-/// op sequence, the library (in a dispose scope: the fused backward; outside any: ATen's), the library's split-batch shares (two halves of the batch, each its own leaf) and a clone of
+/// op sequence, the library, the library's split-batch shares (two halves of the batch, each its own leaf) and a clone of
 /// the embeddings. Run it with <c>MALLOC_MMAP_THRESHOLD_=131072</c>: glibc then maps every large block fresh and returns it
 /// on free, so resident memory follows the live buffers (by default freed blocks stay resident and the peak reads 0).
 /// Linux's peak counter (<c>VmHWM</c>) is reset through <c>/proc/self/clear_refs</c> before each call, so the figure is
@@ -37,7 +37,7 @@ public static class PeakMemoryMode
             var output = new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc));
             // Micro-batches as a split-batch user has them: separate leaves (views of one leaf would make each part's
             // backward write a whole-batch-sized gradient), sharing the embeddings' storage. Created in a scope and kept
-            // out of it, so that the unscoped variant runs with no dispose scope at all.
+            // out of it, to be disposed after the loss.
             (Tensor Query, Tensor Doc)[] parts;
             using (var partScope = NewDisposeScope())
             {
@@ -45,22 +45,21 @@ public static class PeakMemoryMode
                 partScope.Detach(parts.SelectMany(p => new[] { p.Query, p.Doc }));
             }
 
-            var variants = new (string Name, Action Call, bool Scoped)[]
+            var variants = new (string Name, Action Call)[]
             {
-                ("literal", () => LiteralLightningIr.Compute(loss, query, doc, regularizer.QueryWeight, regularizer.DocWeight).backward(), true),
-                ("library", () => regularizer.ComputeLoss(output).backward(), true),
-                ("library, no scope", () => Unscoped(regularizer, output), false),
-                ("split share", () => SplitShares(regularizer, parts), true),
-                ("clone", () => { query.clone(); doc.clone(); }, true),
+                ("literal", () => LiteralLightningIr.Compute(loss, query, doc, regularizer.QueryWeight, regularizer.DocWeight).backward()),
+                ("library", () => regularizer.ComputeLoss(output).backward()),
+                ("split share", () => SplitShares(regularizer, parts)),
+                ("clone", () => { query.clone(); doc.clone(); }),
             };
-            foreach (var (name, call, scoped) in variants)
+            foreach (var (name, call) in variants)
             {
                 var peaks = new List<double>();
                 for (var i = 0; i <= Calls; i++)
                 {
                     var peak = Measure(() =>
                     {
-                        using var scope = scoped ? NewDisposeScope() : null;
+                        using var scope = NewDisposeScope();
                         call();
                     });
                     query.grad = null;
@@ -90,13 +89,6 @@ public static class PeakMemoryMode
         return 0;
     }
 
-    /// <summary>Called outside any dispose scope, the library differentiates with ATen's own backward formulas.</summary>
-    private static void Unscoped(RegularizationLossFunction regularizer, BiEncoderOutput output)
-    {
-        using var loss = regularizer.ComputeLoss(output);
-        loss.backward();
-    }
-
     /// <summary>Each half of the batch adds its exact share of the whole batch's regularizer.</summary>
     private static void SplitShares(RegularizationLossFunction regularizer, (Tensor Query, Tensor Doc)[] leaves)
     {
@@ -108,16 +100,20 @@ public static class PeakMemoryMode
         }
     }
 
+    /// <summary>Resets Linux's peak resident-memory counter (<c>VmHWM</c>) to the current resident memory.</summary>
+    internal static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
+
     private static long Measure(Action call)
     {
         GC.Collect();
-        File.WriteAllText("/proc/self/clear_refs", "5");
+        ResetPeak();
         var before = Status("VmRSS");
         call();
         return Status("VmHWM") - before;
     }
 
-    private static long Status(string key)
+    /// <summary>A value of <c>/proc/self/status</c> in bytes (<c>VmRSS</c>, <c>VmHWM</c>).</summary>
+    internal static long Status(string key)
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(key + ":", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;

@@ -61,18 +61,6 @@ public class RegularizationBenchmarks : LossBenchmark
         ClearGradients();
     }
 
-    /// <summary>Outside any dispose scope the library takes ATen's own backward formulas: the unfused path, for comparison.</summary>
-    [Benchmark, BenchmarkCategory("ForwardBackward")]
-    public void LibraryUnscoped_ForwardBackward()
-    {
-        using (var loss = Regularizer.ComputeLoss(Output))
-        {
-            loss.backward();
-        }
-
-        ClearGradients();
-    }
-
     [Benchmark, BenchmarkCategory("ForwardBackward")]
     public void CloneFloor_ForwardBackward() => CloneBoth();
 }

@@ -134,7 +134,7 @@ public static class Training
 
         encoder.train();
         using var fractions = estimator.Fractions();
-        var weights = TermWeights.DocumentFrequencyWeights(fractions, settings.Alpha, settings.Beta).DetachFromDisposeScope();
+        var weights = TermWeighting.DocumentFrequencyWeights(fractions, settings.Alpha, settings.Beta).DetachFromDisposeScope();
         var old = flops.DocTermWeights;
         flops.DocTermWeights = weights;
         flops.QueryTermWeights = weights;

@@ -81,11 +81,20 @@ internal static class Guard
         CheckSameDevice(mask, $"{side} scoring mask", embeddings, $"{side} embeddings", paramName);
     }
 
-    /// <summary>
-    /// Throws unless <paramref name="weights"/> is a live floating-point tensor whose values are finite and ≥ 0.
-    /// Reads one value back to the host: call it when the weights are set, not in a loss.
-    /// </summary>
-    public static Tensor CheckTermWeights(Tensor weights, string paramName)
+    /// <summary>Throws unless <paramref name="threshold"/> is null or ≥ 0.</summary>
+    public static int? CheckThreshold(int? threshold, string paramName)
+    {
+        if (threshold < 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                paramName, threshold, $"An activation threshold must be ≥ 0 (or null for none), but {paramName} was {threshold}.");
+        }
+
+        return threshold;
+    }
+
+    /// <summary>Throws unless <paramref name="weights"/> is a live floating-point tensor (metadata only).</summary>
+    public static void CheckTermWeightsType(Tensor weights, string paramName)
     {
         if (weights.IsInvalid)
         {
@@ -96,7 +105,15 @@ internal static class Guard
         {
             throw new ArgumentException($"Term weights must be a floating-point tensor, but have dtype {weights.dtype}.", paramName);
         }
+    }
 
+    /// <summary>
+    /// Throws unless <paramref name="weights"/> is a live floating-point tensor whose values are finite and ≥ 0.
+    /// Reads one value back to the host: call it when the weights are set, not in a loss.
+    /// </summary>
+    public static Tensor CheckTermWeights(Tensor weights, string paramName)
+    {
+        CheckTermWeightsType(weights, paramName);
         using (NewDisposeScope())
         {
             var bad = weights.isfinite().logical_not().logical_or(weights.lt(0)).any().cpu().item<bool>();

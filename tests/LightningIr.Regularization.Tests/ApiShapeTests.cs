@@ -15,9 +15,9 @@ public sealed class ApiShapeTests
         loss.UseScoringMask = true;
         Func<Tensor, Tensor?, Tensor> functional = name switch
         {
-            "L1" => (x, m) => RegularizationPenalties.L1(x, m),
-            "L2" => (x, m) => RegularizationPenalties.L2(x, m),
-            _ => (x, m) => RegularizationPenalties.Flops(x, m),
+            "L1" => (x, m) => RegularizationFunctional.L1(x, m),
+            "L2" => (x, m) => RegularizationFunctional.L2(x, m),
+            _ => (x, m) => RegularizationFunctional.Flops(x, m),
         };
 
         var viaFunction = functional(query, mask);
@@ -34,15 +34,15 @@ public sealed class ApiShapeTests
         var x = SplitBatchTests.SpladeLike([8, 16], ScalarType.Float32, seed: 53);
         var weights = rand(16, generator: new Generator(54));
         var loss = new FlopsRegularization(1, 0, queryThreshold: 3, queryTermWeights: weights);
-        RegularizationPenalties.Flops(x, activeThreshold: 3, termWeights: weights).equal(loss.ComputeLoss(x, x)).item<bool>().Should().BeTrue();
+        RegularizationFunctional.Flops(x, threshold: 3, termWeights: weights).equal(loss.ComputeLoss(x, x)).item<bool>().Should().BeTrue();
 
-        FluentActions.Invoking(() => RegularizationPenalties.Flops(x, activeThreshold: -1))
-            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("activeThreshold");
-        FluentActions.Invoking(() => RegularizationPenalties.Flops(x, termWeights: ones(15)))
+        FluentActions.Invoking(() => RegularizationFunctional.Flops(x, threshold: -1))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("threshold");
+        FluentActions.Invoking(() => RegularizationFunctional.Flops(x, termWeights: ones(15)))
             .Should().Throw<ArgumentException>().WithParameterName("termWeights");
-        FluentActions.Invoking(() => RegularizationPenalties.L1(ones(3)))
+        FluentActions.Invoking(() => RegularizationFunctional.L1(ones(3)))
             .Should().Throw<ArgumentException>().WithParameterName("embeddings");
-        FluentActions.Invoking(() => RegularizationPenalties.L2(x, ones(8)))
+        FluentActions.Invoking(() => RegularizationFunctional.L2(x, ones(8)))
             .Should().Throw<ArgumentException>().WithParameterName("scoringMask");
         FluentActions.Invoking(() => new L2Regularization().ComputeLoss(null!, x)).Should().Throw<ArgumentNullException>().WithParameterName("query");
         FluentActions.Invoking(() => new L2Regularization().ComputeLoss(x, (Tensor)null!)).Should().Throw<ArgumentNullException>().WithParameterName("doc");

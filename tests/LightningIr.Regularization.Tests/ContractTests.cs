@@ -110,7 +110,7 @@ public sealed class ContractTests
         {
             calls++;
             return t;
-        }).Regularizers.Should().BeEmpty();
+        }).RegularizerStatistics.Should().BeEmpty();
         calls.Should().Be(0, "an objective without regularizers has nothing to all-reduce");
         FluentActions.Invoking(() => objective.AllReduce(_ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null.*");
         FluentActions.Invoking(() => objective.AllReduce(t => t[..^1].clone()))
@@ -157,13 +157,16 @@ public sealed class ContractTests
     }
 
     [Fact]
-    public void Split_batch_support_needs_both_hooks_at_the_penaltys_level()
+    public void Split_batch_support_needs_a_split_batch_penalty_on_each_side()
     {
         using var scope = NewDisposeScope();
         var output = Sample();
-        FluentActions.Invoking(() => new OnlyCollects().CollectStatistics(output))
-            .Should().Throw<NotSupportedException>().WithMessage("*OnlyCollects overrides ComputePenalty but not CollectPenaltyStatistics and ComputePenaltyShare*Override both hooks*");
-        FluentActions.Invoking(() => new OnlyShares().CollectStatistics(output)).Should().Throw<NotSupportedException>();
+        FluentActions.Invoking(() => new PlainDocPenalty().CollectStatistics(output))
+            .Should().Throw<NotSupportedException>()
+            .WithMessage($"{typeof(PlainDocPenalty).FullName} regularizes the document side with {typeof(SumPenalty).FullName}, which does not derive from SplitBatchPenalty*Derive the penalty from SplitBatchPenalty*");
+        FluentActions.Invoking(() => new PlainDocPenalty { QueryIsPlain = true }.CollectStatistics(output))
+            .Should().Throw<NotSupportedException>().WithMessage("*regularizes the query side with*");
+        new PlainDocPenalty().ComputeLoss(output).item<float>().Should().BeGreaterThan(0, "the whole batch needs no decomposition");
     }
 
     [Fact]
@@ -171,15 +174,15 @@ public sealed class ContractTests
     {
         using var scope = NewDisposeScope();
         var x = SplitBatchTests.SpladeLike([6, 12], ScalarType.Float32, seed: 60);
-        FluentActions.Invoking(() => RegularizationPenalties.Flops(ones(3)))
+        FluentActions.Invoking(() => RegularizationFunctional.Flops(ones(3)))
             .Should().Throw<ArgumentException>().WithParameterName("embeddings").WithMessage("The input embeddings must have shape*");
-        FluentActions.Invoking(() => RegularizationPenalties.Flops(x, activeThreshold: -2))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("An activation threshold must be ≥ 0, or null for none.*");
-        FluentActions.Invoking(() => RegularizationPenalties.Flops(x, termWeights: ones(5)))
+        FluentActions.Invoking(() => RegularizationFunctional.Flops(x, threshold: -2))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("An activation threshold must be ≥ 0 (or null for none), but threshold was -2.*");
+        FluentActions.Invoking(() => RegularizationFunctional.Flops(x, termWeights: ones(5)))
             .Should().Throw<ArgumentException>().WithMessage("The input term weights have shape [5]*");
-        FluentActions.Invoking(() => RegularizationPenalties.L1(x, ones(6, dtype: ScalarType.Int32)))
+        FluentActions.Invoking(() => RegularizationFunctional.L1(x, ones(6, dtype: ScalarType.Int32)))
             .Should().Throw<ArgumentException>().WithMessage("The input scoring mask must be a boolean tensor*");
-        RegularizationPenalties.Flops(x, activeThreshold: 0).equal(new FlopsRegularization(1, 0, queryThreshold: 0).ComputeLoss(x, x))
+        RegularizationFunctional.Flops(x, threshold: 0).equal(new FlopsRegularization(1, 0, queryThreshold: 0).ComputeLoss(x, x))
             .item<bool>().Should().BeTrue();
     }
 
@@ -209,9 +212,9 @@ public sealed class ContractTests
         FluentActions.Invoking(() => new DocumentFrequencyEstimator().Add(ones(2, 4, dtype: ScalarType.Int32)))
             .Should().Throw<ArgumentException>().WithMessage("The document embeddings must be a floating-point tensor*");
 
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x, 2, 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("α is the document-frequency fraction whose weight is ½*");
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x, 0.5, 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("β is the steepness*");
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x.add(1), 0.5, 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Document-frequency fractions must lie in [0, 1]*");
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(x, 2, 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("α is the document-frequency fraction whose weight is ½*");
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(x, 0.5, 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("β is the steepness*");
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(x.add(1), 0.5, 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Document-frequency fractions must lie in [0, 1]*");
     }
 
     [Fact]
@@ -226,7 +229,7 @@ public sealed class ContractTests
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("The final value must be between 0 and 1.*");
         FluentActions.Invoking(() => ConstantSchedulerWithLinearWarmup.FromWarmupRatio(l1, 100, -0.1))
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("The warmup ratio must be between 0 and 1.*");
-        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(l1, 10, weights: 0))
+        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(l1, 10, sides: 0))
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("Schedule the query weight, the document weight or both.*");
     }
 
@@ -267,18 +270,17 @@ public sealed class ContractTests
         public override (Tensor Query, Tensor Doc) ProcessEmbeddings(BiEncoderOutput output) => (ones(2, 3), ones(2, 3));
     }
 
-    private sealed class OnlyCollects : RegularizationLossFunction
+    /// <summary>FLOPS on queries (split-batch capable), a plain sum on documents (not).</summary>
+    private sealed class PlainDocPenalty : RegularizationLossFunction
     {
-        protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side) => embeddings.sum();
+        public bool QueryIsPlain { get; init; }
 
-        protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side) => embeddings.sum();
+        protected override EmbeddingPenalty GetPenalty(RegularizationSide side)
+            => side == RegularizationSide.Query && !QueryIsPlain ? new FlopsPenalty() : new SumPenalty();
     }
 
-    private sealed class OnlyShares : RegularizationLossFunction
+    private sealed class SumPenalty : EmbeddingPenalty
     {
-        protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side) => embeddings.sum();
-
-        protected override Tensor ComputePenaltyShare(
-            Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount) => embeddings.sum();
+        protected override Tensor Compute(Tensor embeddings, Tensor? scoringMask) => embeddings.sum();
     }
 }

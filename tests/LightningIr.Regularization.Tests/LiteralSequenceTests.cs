@@ -3,8 +3,8 @@ namespace LightningIr.Regularization.Tests;
 /// <summary>
 /// The losses against autograd running Lightning IR's op sequence, written literally in TorchSharp, on the
 /// same inputs: bit for bit the same value and gradient, for every dtype (FLOPS is computed as a sum divided
-/// by n rather than a mean, which must not change a single number), with ATen's own backward (short vectors) and
-/// the fused one (vectors long enough for it).
+/// by n rather than a mean, which must not change a single number), for short vectors and for vectors long enough
+/// for ATen's vectorised kernels.
 /// </summary>
 public sealed class LiteralSequenceTests
 {
@@ -20,7 +20,7 @@ public sealed class LiteralSequenceTests
         {
             var (name, dtype, device) = ((string)row[0], (ScalarType)row[1], (string)row[2]);
             data.Add(name, dtype, device, 40);
-            data.Add(name, dtype, device, 30_000); // 6 × 3 × 30,000 elements: above the fused backward's threshold
+            data.Add(name, dtype, device, 30_000); // long vectors: ATen's vectorised kernels
         }
 
         return data;
@@ -38,7 +38,7 @@ public sealed class LiteralSequenceTests
         var mine = source.clone().requires_grad_();
         var theirs = source.clone().requires_grad_();
 
-        // Views, as a model's outputs are, so that long vectors take the fused backward for every loss.
+        // Views, as a model's outputs are: the gradient flows on through autograd instead of into a leaf.
         var (myOutput, theirOutput) = (mine.view(mine.shape), theirs.view(theirs.shape));
         var loss = TestLosses.Create(name, 0.25, 0.75).ComputeLoss(new BiEncoderOutput(QueryEmbeddings: new(myOutput), DocEmbeddings: new(myOutput)));
         var literal = Literal(name, theirOutput).mul(0.25).add(Literal(name, theirOutput).mul(0.75));

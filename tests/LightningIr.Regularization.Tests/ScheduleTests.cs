@@ -129,19 +129,19 @@ public sealed class ScheduleTests
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("currentStep");
         FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10).Step(-1))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("step");
-        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10, weights: 0))
-            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("weights");
-        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10, weights: (ScheduledWeights)4))
-            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("weights");
+        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10, sides: 0))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sides");
+        FluentActions.Invoking(() => new ConstantSchedulerWithLinearWarmup(loss, 10, sides: (RegularizationSide)4))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sides");
     }
 
     [Fact]
     public void Each_side_can_have_its_own_schedule()
     {
         var flops = new FlopsRegularization(queryWeight: 0.4, docWeight: 0.8);
-        var query = new ConstantSchedulerWithLinearWarmup(flops, 10, weights: ScheduledWeights.Query);
-        var doc = new ConstantSchedulerWithQuadraticWarmup(flops, 10, numDelaySteps: 5, weights: ScheduledWeights.Doc);
-        query.Weights.Should().Be(ScheduledWeights.Query);
+        var query = new ConstantSchedulerWithLinearWarmup(flops, 10, sides: RegularizationSide.Query);
+        var doc = new ConstantSchedulerWithQuadraticWarmup(flops, 10, numDelaySteps: 5, sides: RegularizationSide.Doc);
+        query.Sides.Should().Be(RegularizationSide.Query);
 
         query.Step(5);
         doc.Step(10);
@@ -159,7 +159,7 @@ public sealed class ScheduleTests
     public void The_decaying_schedule_takes_a_warmup_ratio_too()
     {
         var l1 = new L1Regularization(1, 1);
-        var schedule = LinearSchedulerWithLinearWarmup.FromWarmupRatio(l1, 300, 0.1, finalValue: 0.2, weights: ScheduledWeights.Doc);
+        var schedule = LinearSchedulerWithLinearWarmup.FromWarmupRatio(l1, 300, 0.1, finalValue: 0.2, sides: RegularizationSide.Doc);
         schedule.NumWarmupSteps.Should().Be(30);
         schedule.NumTrainingSteps.Should().Be(300);
         schedule.FinalValue.Should().Be(0.2);

@@ -274,7 +274,7 @@ public sealed class SplitBatchTests
     }
 
     [Fact]
-    public void A_subclass_that_overrides_the_penalty_without_the_hooks_is_not_supported()
+    public void A_subclass_whose_penalty_has_no_decomposition_is_not_supported()
     {
         using var scope = NewDisposeScope();
         var x = SpladeLike([4, 8], ScalarType.Float32, seed: 31);
@@ -439,31 +439,45 @@ public sealed class SplitBatchTests
         }
     }
 
-    /// <summary>A new penalty straight on the base, without the split-batch hooks.</summary>
+    /// <summary>A new penalty straight on the base, without its decomposition.</summary>
     private sealed class CubedNorm : RegularizationLossFunction
     {
-        protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-            => linalg.vector_norm(embeddings, 3, [-1]).mean();
+        protected override EmbeddingPenalty GetPenalty(RegularizationSide side) => new CubedNormPenalty();
     }
 
-    /// <summary>L1's hooks inherited under a changed penalty: would be silently wrong, so it is refused.</summary>
+    private sealed class CubedNormPenalty : EmbeddingPenalty
+    {
+        protected override Tensor Compute(Tensor embeddings, Tensor? scoringMask) => linalg.vector_norm(embeddings, 3, [-1]).mean();
+    }
+
+    /// <summary>L1's decomposition does not carry over to a changed penalty, so the split batch is refused.</summary>
     private class SquaredL1 : L1Regularization
     {
-        protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-            => linalg.vector_norm(embeddings, 1, [-1]).pow(2).mean();
+        protected override EmbeddingPenalty GetPenalty(RegularizationSide side) => new SquaredL1Penalty();
     }
 
-    /// <summary>The same penalty with its own hooks: statistics [Σ ‖x‖₁², count].</summary>
+    private sealed class SquaredL1Penalty : EmbeddingPenalty
+    {
+        protected override Tensor Compute(Tensor embeddings, Tensor? scoringMask) => linalg.vector_norm(embeddings, 1, [-1]).pow(2).mean();
+    }
+
+    /// <summary>The same penalty with its decomposition: statistics [Σ ‖x‖₁², count].</summary>
     private sealed class SquaredL1WithHooks : SquaredL1
     {
-        protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
+        protected override EmbeddingPenalty GetPenalty(RegularizationSide side) => new SplitSquaredL1Penalty();
+    }
+
+    private sealed class SplitSquaredL1Penalty : SplitBatchPenalty
+    {
+        protected override Tensor Compute(Tensor embeddings, Tensor? scoringMask) => linalg.vector_norm(embeddings, 1, [-1]).pow(2).mean();
+
+        protected override Tensor CollectStatistics(Tensor embeddings, Tensor? scoringMask)
         {
             var squares = linalg.vector_norm(embeddings, 1, [-1]).pow(2);
             return stack([squares.sum().to(ScalarType.Float64), tensor((double)squares.numel(), ScalarType.Float64)]);
         }
 
-        protected override Tensor ComputePenaltyShare(
-            Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
+        protected override Tensor ComputeShare(Tensor embeddings, Tensor? scoringMask, Tensor totalStatistics, long totalRows)
             => linalg.vector_norm(embeddings, 1, [-1]).pow(2).sum().div(totalStatistics[1].to(embeddings.dtype));
     }
 }

@@ -11,10 +11,10 @@ public sealed class TermWeightTests
     {
         var c = Fixtures.DocumentFrequencyWeights[index];
         using var scope = NewDisposeScope();
-        var weights = TermWeights.DocumentFrequencyWeights(tensor(c.Fractions, ScalarType.Float64), c.Alpha, c.Beta);
+        var weights = TermWeighting.DocumentFrequencyWeights(tensor(c.Fractions, ScalarType.Float64), c.Alpha, c.Beta);
 
         Tolerance.AssertClose(GoldenParityTests.Values(weights), c.Expected, ScalarType.Float64, c.ToString());
-        TermWeights.DocumentFrequencyWeights(tensor(new[] { c.Alpha }, ScalarType.Float64), c.Alpha, c.Beta).item<double>()
+        TermWeighting.DocumentFrequencyWeights(tensor(new[] { c.Alpha }, ScalarType.Float64), c.Alpha, c.Beta).item<double>()
             .Should().BeApproximately(0.5, 1e-12);
     }
 
@@ -26,7 +26,7 @@ public sealed class TermWeightTests
     {
         using var scope = NewDisposeScope();
         var x = linspace(0, 1, 2001, dtype: ScalarType.Float32);
-        var w = TermWeights.DocumentFrequencyWeights(x, alpha, beta);
+        var w = TermWeighting.DocumentFrequencyWeights(x, alpha, beta);
 
         w.dtype.Should().Be(ScalarType.Float32);
         w.shape.Should().Equal(2001);
@@ -35,7 +35,7 @@ public sealed class TermWeightTests
         w[-1].item<float>().Should().Be(1);
         w[1..].sub(w[..^1]).lt(0).any().item<bool>().Should().BeFalse("the weight never falls as the document frequency grows");
         w.gt(0).logical_and(w.lt(1)).any().item<bool>().Should().BeTrue("it passes through the interior");
-        TermWeights.DocumentFrequencyWeights(x.requires_grad_(), alpha, beta).requires_grad.Should().BeFalse("weights are constants");
+        TermWeighting.DocumentFrequencyWeights(x.requires_grad_(), alpha, beta).requires_grad.Should().BeFalse("weights are constants");
     }
 
     [Theory]
@@ -50,7 +50,7 @@ public sealed class TermWeightTests
     public void Activation_refuses_alpha_and_beta_out_of_range(double alpha, double beta, string parameter)
     {
         using var x = tensor(new[] { 0.5 });
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(x, alpha, beta))
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(x, alpha, beta))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName(parameter);
     }
 
@@ -58,19 +58,19 @@ public sealed class TermWeightTests
     public void Activation_refuses_fractions_outside_0_to_1_and_bad_tensors()
     {
         using var scope = NewDisposeScope();
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(tensor(new[] { 0.2, 1.5 }), 0.5, 1))
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(tensor(new[] { 0.2, 1.5 }), 0.5, 1))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("fractions");
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(tensor(new[] { -0.1 }), 0.5, 1))
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(tensor(new[] { -0.1 }), 0.5, 1))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("fractions");
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(tensor(new[] { double.NaN }), 0.5, 1))
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(tensor(new[] { double.NaN }), 0.5, 1))
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("fractions");
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(tensor(new[] { 1L }), 0.5, 1))
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(tensor(new[] { 1L }), 0.5, 1))
             .Should().Throw<ArgumentException>().WithMessage("*floating-point*");
         var disposed = tensor(new[] { 0.5 });
         disposed.Dispose();
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(disposed, 0.5, 1))
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(disposed, 0.5, 1))
             .Should().Throw<ArgumentException>().WithMessage("*disposed*");
-        FluentActions.Invoking(() => TermWeights.DocumentFrequencyWeights(null!, 0.5, 1)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => TermWeighting.DocumentFrequencyWeights(null!, 0.5, 1)).Should().Throw<ArgumentNullException>();
     }
 
     [Theory]
@@ -257,7 +257,7 @@ public sealed class TermWeightTests
             {
                 using var step = NewDisposeScope();
                 estimator.Add(doc);
-                var next = TermWeights.DocumentFrequencyWeights(estimator.Fractions(), 0.1, 2);
+                var next = TermWeighting.DocumentFrequencyWeights(estimator.Fractions(), 0.1, 2);
                 loss.ComputeLoss(TestLosses.Output(doc, doc)).backward();
                 weights.copy_(next);
             }

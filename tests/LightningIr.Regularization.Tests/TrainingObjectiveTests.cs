@@ -41,7 +41,8 @@ public sealed class TrainingObjectiveTests
         FluentActions.Invoking(() => objective.Compute(ones(3), output))
             .Should().Throw<ArgumentException>().WithParameterName("rankingLoss").WithMessage("*0-dimensional*[3]*");
         FluentActions.Invoking(() => objective.Compute(null!, output)).Should().Throw<ArgumentNullException>();
-        FluentActions.Invoking(() => objective.Add(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => objective.Add((RegularizationLossFunction)null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => objective.Add((SparsityBudget)null!)).Should().Throw<ArgumentNullException>().WithParameterName("budget");
         FluentActions.Invoking(() => objective.Add(new L1Regularization(), -1)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => new TrainingObjective(" ")).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => new TrainingObjective(TrainingObjective.ObjectiveName))

@@ -9,7 +9,7 @@ namespace LightningIr.Regularization;
 /// Counterpart of Lightning IR's <c>lightning_ir.loss.regularization.FLOPSRegularization</c>. Cites Paria et al., "Minimizing
 /// FLOPs to Learn Efficient Sparse Representations" (ICLR 2020, arXiv:2004.05665); thresholds after sentence-transformers'
 /// <c>FlopsLoss(threshold=…)</c> (arXiv:2504.14839); term weights after DF-FLOPS (Porco et al., SIGIR 2025, arXiv:2505.15070).
-/// The README explains each setting.
+/// The guide <c>docs/losses.md</c> explains each setting.
 /// </remarks>
 /// <example>
 /// <code>
@@ -20,8 +20,8 @@ namespace LightningIr.Regularization;
 /// </example>
 public class FlopsRegularization : RegularizationLossFunction
 {
-    private Tensor? queryTermWeights;
-    private Tensor? docTermWeights;
+    private FlopsPenalty queryPenalty;
+    private FlopsPenalty docPenalty;
 
     /// <summary>Creates the FLOPS regularizer.</summary>
     /// <param name="queryWeight">λq, the weight of the query penalty (Lightning IR's default 1e-4).</param>
@@ -47,17 +47,17 @@ public class FlopsRegularization : RegularizationLossFunction
         Tensor? docTermWeights = null)
         : base(queryWeight, docWeight)
     {
-        QueryThreshold = CheckThreshold(queryThreshold, nameof(queryThreshold));
-        DocThreshold = CheckThreshold(docThreshold, nameof(docThreshold));
-        this.queryTermWeights = CheckTermWeights(queryTermWeights, nameof(queryTermWeights));
-        this.docTermWeights = CheckTermWeights(docTermWeights, nameof(docTermWeights));
+        queryPenalty = new FlopsPenalty(
+            Guard.CheckThreshold(queryThreshold, nameof(queryThreshold)), CheckTermWeights(queryTermWeights, nameof(queryTermWeights)));
+        docPenalty = new FlopsPenalty(
+            Guard.CheckThreshold(docThreshold, nameof(docThreshold)), CheckTermWeights(docTermWeights, nameof(docTermWeights)));
     }
 
     /// <summary>Query vectors with at most this many non-zero entries are left out; <see langword="null"/> = off.</summary>
-    public int? QueryThreshold { get; }
+    public int? QueryThreshold => queryPenalty.Threshold;
 
     /// <summary>Document vectors with at most this many non-zero entries are left out; <see langword="null"/> = off.</summary>
-    public int? DocThreshold { get; }
+    public int? DocThreshold => docPenalty.Threshold;
 
     /// <summary>
     /// Per-term weights <c>w</c> of the query penalty, which becomes <c>Σⱼ wⱼ · (mean over the batch of |qⱼ|)²</c> (DF-FLOPS,
@@ -69,8 +69,8 @@ public class FlopsRegularization : RegularizationLossFunction
     /// <exception cref="ArgumentOutOfRangeException">A value is negative or not finite (the old value is kept). Checking reads one value to the host.</exception>
     public Tensor? QueryTermWeights
     {
-        get => queryTermWeights;
-        set => queryTermWeights = CheckTermWeights(value, nameof(QueryTermWeights));
+        get => queryPenalty.TermWeights;
+        set => queryPenalty = new FlopsPenalty(QueryThreshold, CheckTermWeights(value, nameof(QueryTermWeights)));
     }
 
     /// <summary>
@@ -83,55 +83,17 @@ public class FlopsRegularization : RegularizationLossFunction
     /// <exception cref="ArgumentOutOfRangeException">A value is negative or not finite (the old value is kept). Checking reads one value to the host.</exception>
     public Tensor? DocTermWeights
     {
-        get => docTermWeights;
-        set => docTermWeights = CheckTermWeights(value, nameof(DocTermWeights));
+        get => docPenalty.TermWeights;
+        set => docPenalty = new FlopsPenalty(DocThreshold, CheckTermWeights(value, nameof(DocTermWeights)));
     }
 
     /// <summary><c>FLOPSRegularization</c>, Lightning IR's class name; a subclass logs under its own class name.</summary>
     public override string Name => GetType() == typeof(FlopsRegularization) ? "FLOPSRegularization" : base.Name;
 
-    private protected override string StatisticsSettings => $", QueryThreshold={QueryThreshold}, DocThreshold={DocThreshold}";
-
-    /// <inheritdoc/>
-    protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.Flops(embeddings, scoringMask, Threshold(side), TermWeights(side));
-
-    /// <inheritdoc/>
-    protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.FlopsStatistics(embeddings, scoringMask, Threshold(side));
-
-    /// <inheritdoc/>
-    protected override Tensor ComputePenaltyShare(
-        Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
-        => Penalties.FlopsShare(embeddings, scoringMask, Threshold(side), TermWeights(side), totalStatistics, totalCount);
-
-    private protected override void CheckSides(Tensor query, Tensor doc, string paramName)
-    {
-        if (queryTermWeights is not null)
-        {
-            Guard.CheckTermWeightsFit(queryTermWeights, query, "query", paramName);
-        }
-
-        if (docTermWeights is not null)
-        {
-            Guard.CheckTermWeightsFit(docTermWeights, doc, "document", paramName);
-        }
-    }
-
-    private int? Threshold(RegularizationSide side) => side == RegularizationSide.Query ? QueryThreshold : DocThreshold;
-
-    private Tensor? TermWeights(RegularizationSide side) => side == RegularizationSide.Query ? queryTermWeights : docTermWeights;
+    /// <summary>The side's <see cref="FlopsPenalty"/>, with its threshold and term weights.</summary>
+    /// <param name="side">The side.</param>
+    /// <returns>The penalty.</returns>
+    protected override EmbeddingPenalty GetPenalty(RegularizationSide side) => side == RegularizationSide.Query ? queryPenalty : docPenalty;
 
     private static Tensor? CheckTermWeights(Tensor? weights, string paramName) => weights is null ? null : Guard.CheckTermWeights(weights, paramName);
-
-    private static int? CheckThreshold(int? threshold, string paramName)
-    {
-        if (threshold < 0)
-        {
-            throw new ArgumentOutOfRangeException(
-                paramName, threshold, $"An activation threshold must be ≥ 0 (or null for none), but {paramName} was {threshold}.");
-        }
-
-        return threshold;
-    }
 }

@@ -19,6 +19,8 @@ namespace LightningIr.Regularization;
 /// </example>
 public class L2Regularization : RegularizationLossFunction
 {
+    private static readonly VectorNormPenalty Penalty = new(2);
+
     /// <summary>Creates the L2 regularizer.</summary>
     /// <param name="queryWeight">λq, the weight of the query penalty (Lightning IR's default 1e-4).</param>
     /// <param name="docWeight">λd, the weight of the document penalty (Lightning IR's default 1e-4).</param>
@@ -28,16 +30,8 @@ public class L2Regularization : RegularizationLossFunction
     {
     }
 
-    /// <inheritdoc/>
-    protected override Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.MeanVectorNorm(embeddings, 2, scoringMask);
-
-    /// <inheritdoc/>
-    protected override Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => Penalties.VectorCount(embeddings, scoringMask);
-
-    /// <inheritdoc/>
-    protected override Tensor ComputePenaltyShare(
-        Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
-        => Penalties.VectorNormShare(embeddings, 2, scoringMask, totalStatistics);
+    /// <summary>The mean Euclidean norm, <see cref="VectorNormPenalty"/> of order 2, on both sides.</summary>
+    /// <param name="side">Either side.</param>
+    /// <returns>The penalty.</returns>
+    protected override EmbeddingPenalty GetPenalty(RegularizationSide side) => Penalty;
 }

@@ -1,16 +1,13 @@
-using System.Collections.Concurrent;
-using System.Reflection;
-
 namespace LightningIr.Regularization;
 
 /// <summary>
 /// Base of the embedding regularizers: owns the query and document weights, reads the embeddings
 /// out of a <see cref="BiEncoderOutput"/> and combines the two sides, so that each loss only says
-/// how one side is penalised (<see cref="ComputePenalty"/>).
+/// which penalty each side gets (<see cref="GetPenalty"/>).
 /// </summary>
 /// <remarks>
-/// Counterpart of Lightning IR's <c>lightning_ir.loss.base.RegularizationLossFunction</c>. The README describes the memory,
-/// exception and split-batch contracts.
+/// Counterpart of Lightning IR's <c>lightning_ir.loss.base.RegularizationLossFunction</c>. The guide <c>docs/losses.md</c>
+/// describes the memory and exception contracts, <c>docs/split-batches.md</c> the split-batch one.
 /// </remarks>
 public abstract class RegularizationLossFunction : EmbeddingLossFunction
 {
@@ -81,7 +78,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// </exception>
     public override Tensor ComputeLoss(BiEncoderOutput output)
     {
-        using var scope = CallScope.Open();
+        using var scope = NewDisposeScope();
         return Compute(output, null, out _, out _).MoveToOuterDisposeScope();
     }
 
@@ -107,7 +104,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// <exception cref="ArgumentException">As for <see cref="ComputeLoss(BiEncoderOutput)"/>.</exception>
     public RegularizationLossComponents ComputeLossComponents(BiEncoderOutput output)
     {
-        using var scope = CallScope.Open();
+        using var scope = NewDisposeScope();
         var total = Compute(output, null, out var query, out var doc);
         return new RegularizationLossComponents(
             query.MoveToOuterDisposeScope(), doc.MoveToOuterDisposeScope(), total.MoveToOuterDisposeScope());
@@ -124,15 +121,14 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// <returns>The part's statistics, in the caller's dispose scope: sum them over the parts (<see cref="RegularizationStatistics.Sum"/>) or all-reduce them (<see cref="RegularizationStatistics.AllReduce"/>).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="output"/> is null.</exception>
     /// <exception cref="ArgumentException">As for <see cref="ComputeLoss(BiEncoderOutput)"/>.</exception>
-    /// <exception cref="NotSupportedException">A subclass overrides <see cref="ComputePenalty"/> but not the split-batch hooks.</exception>
+    /// <exception cref="NotSupportedException">A side's penalty (<see cref="GetPenalty"/>) is not a <see cref="SplitBatchPenalty"/>.</exception>
     public RegularizationStatistics CollectStatistics(BiEncoderOutput output)
     {
-        ThrowIfSplitBatchUnsupported();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var sides = Prepare(output);
-        var query = CollectPenaltyStatistics(sides.Query, sides.QueryMask, RegularizationSide.Query).to(ScalarType.Float64);
-        var doc = CollectPenaltyStatistics(sides.Doc, sides.DocMask, RegularizationSide.Doc).to(ScalarType.Float64);
+        var sides = Prepare(output, splitBatch: true);
+        var query = ((SplitBatchPenalty)sides.QueryPenalty).CollectStatistics(sides.Query, sides.QueryMask).to(ScalarType.Float64);
+        var doc = ((SplitBatchPenalty)sides.DocPenalty).CollectStatistics(sides.Doc, sides.DocMask).to(ScalarType.Float64);
         var statistics = new RegularizationStatistics(Layout(sides), query, doc, sides.Query.shape[0], sides.Doc.shape[0]);
         return statistics.MoveToOuterDisposeScope();
     }
@@ -150,12 +146,12 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// As for <see cref="ComputeLoss(BiEncoderOutput)"/>; or <paramref name="total"/> was collected by another loss type, with
     /// other settings, from vectors of another shape, on another device, or summarises fewer rows than the part has.
     /// </exception>
-    /// <exception cref="NotSupportedException">A subclass overrides <see cref="ComputePenalty"/> but not the split-batch hooks.</exception>
+    /// <exception cref="NotSupportedException">A side's penalty (<see cref="GetPenalty"/>) is not a <see cref="SplitBatchPenalty"/>.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="total"/> has been disposed.</exception>
     public Tensor ComputeLoss(BiEncoderOutput part, RegularizationStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        using var scope = CallScope.Open();
+        using var scope = NewDisposeScope();
         return Compute(part, total, out _, out _).MoveToOuterDisposeScope();
     }
 
@@ -167,147 +163,118 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// <returns>The part's weighted query and document shares and their sum, in the caller's dispose scope.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">As for <see cref="ComputeLoss(BiEncoderOutput, RegularizationStatistics)"/>.</exception>
-    /// <exception cref="NotSupportedException">A subclass overrides <see cref="ComputePenalty"/> but not the split-batch hooks.</exception>
+    /// <exception cref="NotSupportedException">A side's penalty (<see cref="GetPenalty"/>) is not a <see cref="SplitBatchPenalty"/>.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="total"/> has been disposed.</exception>
     public RegularizationLossComponents ComputeLossComponents(BiEncoderOutput part, RegularizationStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        using var scope = CallScope.Open();
+        using var scope = NewDisposeScope();
         var sum = Compute(part, total, out var query, out var doc);
         return new RegularizationLossComponents(
             query.MoveToOuterDisposeScope(), doc.MoveToOuterDisposeScope(), sum.MoveToOuterDisposeScope());
     }
 
     /// <summary>
-    /// The unweighted penalty of one side: what the loss minimises for those embeddings.
+    /// The unweighted penalty of one side, which the loss multiplies by that side's weight. Called at every computation, so
+    /// a loss whose settings change (term weights, thresholds) may return a new penalty each time. Return a
+    /// <see cref="SplitBatchPenalty"/> for the split-batch methods to accept the loss.
     /// </summary>
-    /// <param name="embeddings">The side's tensor from <see cref="ProcessEmbeddings"/>, shaped <c>[batch, ..., dim]</c>; already checked.</param>
-    /// <param name="scoringMask">
-    /// <see langword="null"/>, or (when <see cref="UseScoringMask"/> is on) a checked boolean mask shaped like
-    /// <paramref name="embeddings"/> without its last dimension, <see langword="true"/> for real vectors.
-    /// </param>
-    /// <param name="side">Which side is being penalised, for losses with per-side settings.</param>
-    /// <returns>A 0-dimensional tensor. It is created inside the caller's dispose scope, which releases its intermediates.</returns>
-    protected abstract Tensor ComputePenalty(Tensor embeddings, Tensor? scoringMask, RegularizationSide side);
-
-    /// <summary>
-    /// Split-batch hook: the additive statistics of one side of a part, such that their sum over the parts determines
-    /// the whole batch's penalty. Called without autograd. Override it together with <see cref="ComputePenaltyShare"/>
-    /// in a subclass that overrides <see cref="ComputePenalty"/>, or the split-batch methods throw <see cref="NotSupportedException"/>.
-    /// </summary>
-    /// <param name="embeddings">The side's checked tensor, as <see cref="ComputePenalty"/> receives it.</param>
-    /// <param name="scoringMask">The side's checked mask, or <see langword="null"/>, as <see cref="ComputePenalty"/> receives it.</param>
-    /// <param name="side">Which side.</param>
-    /// <returns>A floating-point tensor of any fixed shape (converted to float64), in the caller's dispose scope.</returns>
-    /// <exception cref="NotSupportedException">Always, in the base class.</exception>
-    protected virtual Tensor CollectPenaltyStatistics(Tensor embeddings, Tensor? scoringMask, RegularizationSide side)
-        => throw SplitBatchNotSupported();
-
-    /// <summary>
-    /// Split-batch hook: one part's share of the whole batch's unweighted penalty of one side. The shares must add up to
-    /// <see cref="ComputePenalty"/> of the whole batch, and their gradients equal its gradient.
-    /// </summary>
-    /// <param name="embeddings">The part's checked tensor of this side.</param>
-    /// <param name="scoringMask">The part's checked mask of this side, or <see langword="null"/>.</param>
-    /// <param name="side">Which side.</param>
-    /// <param name="totalStatistics">The side's float64 statistics summed over the whole batch.</param>
-    /// <param name="totalCount">The number of rows (batch entries) of this side in the whole batch.</param>
-    /// <returns>A 0-dimensional tensor in the part's dtype, in the caller's dispose scope.</returns>
-    /// <exception cref="NotSupportedException">Always, in the base class.</exception>
-    protected virtual Tensor ComputePenaltyShare(
-        Tensor embeddings, Tensor? scoringMask, RegularizationSide side, Tensor totalStatistics, long totalCount)
-        => throw SplitBatchNotSupported();
-
-    /// <summary>The settings, beyond the loss type and <see cref="UseScoringMask"/>, that change what the statistics hold.</summary>
-    private protected virtual string StatisticsSettings => string.Empty;
+    /// <param name="side"><see cref="RegularizationSide.Query"/> or <see cref="RegularizationSide.Doc"/>.</param>
+    /// <returns>The side's penalty.</returns>
+    protected abstract EmbeddingPenalty GetPenalty(RegularizationSide side);
 
     private Tensor Compute(BiEncoderOutput output, RegularizationStatistics? total, out Tensor query, out Tensor doc)
     {
-        if (total is not null)
-        {
-            ThrowIfSplitBatchUnsupported();
-        }
-
-        var sides = Prepare(output);
+        var sides = Prepare(output, splitBatch: total is not null);
         if (total is null)
         {
-            query = ComputePenalty(sides.Query, sides.QueryMask, RegularizationSide.Query).mul(QueryWeight);
-            doc = ComputePenalty(sides.Doc, sides.DocMask, RegularizationSide.Doc).mul(DocWeight);
+            query = sides.QueryPenalty.Compute(sides.Query, sides.QueryMask).mul(QueryWeight);
+            doc = sides.DocPenalty.Compute(sides.Doc, sides.DocMask).mul(DocWeight);
         }
         else
         {
             total.CheckFits(Layout(sides), sides.Query, sides.Doc.shape[0], nameof(total));
-            query = ComputePenaltyShare(sides.Query, sides.QueryMask, RegularizationSide.Query, total.Query, total.QueryCount).mul(QueryWeight);
-            doc = ComputePenaltyShare(sides.Doc, sides.DocMask, RegularizationSide.Doc, total.Doc, total.DocCount).mul(DocWeight);
+            query = ((SplitBatchPenalty)sides.QueryPenalty).ComputeShare(sides.Query, sides.QueryMask, total.Query, total.QueryCount).mul(QueryWeight);
+            doc = ((SplitBatchPenalty)sides.DocPenalty).ComputeShare(sides.Doc, sides.DocMask, total.Doc, total.DocCount).mul(DocWeight);
         }
 
         return query.add(doc);
     }
 
-    /// <summary>Reads, checks and masks both sides of the output, as every path does.</summary>
-    private Sides Prepare(BiEncoderOutput output)
+    /// <summary>
+    /// Reads both sides the way every computation does: through <see cref="ProcessEmbeddings"/>, with the common checks,
+    /// and with the scoring masks when <see cref="UseScoringMask"/> is on (also for <see cref="SparsityBudget"/>).
+    /// </summary>
+    internal MaskedSides ReadSides(BiEncoderOutput output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var (queryEmbeddings, docEmbeddings) = ProcessEmbeddings(output);
-        Guard.CheckEmbeddings(queryEmbeddings, "query", nameof(output));
-        Guard.CheckEmbeddings(docEmbeddings, "document", nameof(output));
-        Guard.CheckSameDevice(queryEmbeddings, "query embeddings", docEmbeddings, "document embeddings", nameof(output));
-        Tensor? queryMask = null;
-        Tensor? docMask = null;
-        if (UseScoringMask)
+        var (query, doc) = ProcessEmbeddings(output);
+        Guard.CheckEmbeddings(query, "query", nameof(output));
+        Guard.CheckEmbeddings(doc, "document", nameof(output));
+        Guard.CheckSameDevice(query, "query embeddings", doc, "document embeddings", nameof(output));
+        if (!UseScoringMask)
         {
-            queryMask = output.QueryEmbeddings?.ScoringMask;
-            docMask = output.DocEmbeddings?.ScoringMask;
-            if (queryMask is not null)
-            {
-                Guard.CheckScoringMask(queryMask, queryEmbeddings, "query", nameof(output));
-            }
-
-            if (docMask is not null)
-            {
-                Guard.CheckScoringMask(docMask, docEmbeddings, "document", nameof(output));
-            }
+            return new MaskedSides(query, doc, null, null);
         }
 
-        CheckSides(queryEmbeddings, docEmbeddings, nameof(output));
-        return new Sides(queryEmbeddings, docEmbeddings, queryMask, docMask);
-    }
-
-    /// <summary>Loss-specific checks of the two sides' tensors, after the common ones (for example term weights that must fit them).</summary>
-    private protected virtual void CheckSides(Tensor query, Tensor doc, string paramName)
-    {
-    }
-
-    private StatisticsLayout Layout(Sides sides) => new(
-        GetType(), $"UseScoringMask={UseScoringMask}{StatisticsSettings}", sides.Query.shape[1..], sides.Doc.shape[1..]);
-
-    private void ThrowIfSplitBatchUnsupported()
-    {
-        if (!SplitBatchSupport.GetOrAdd(GetType(), IsSplitBatchSupported))
+        var queryMask = output.QueryEmbeddings?.ScoringMask;
+        var docMask = output.DocEmbeddings?.ScoringMask;
+        if (queryMask is not null)
         {
-            throw SplitBatchNotSupported();
+            Guard.CheckScoringMask(queryMask, query, "query", nameof(output));
+        }
+
+        if (docMask is not null)
+        {
+            Guard.CheckScoringMask(docMask, doc, "document", nameof(output));
+        }
+
+        return new MaskedSides(query, doc, queryMask, docMask);
+    }
+
+    /// <summary>Reads both sides and picks their penalties, checked for what the path needs.</summary>
+    private Sides Prepare(BiEncoderOutput output, bool splitBatch)
+    {
+        var queryPenalty = GetPenalty(RegularizationSide.Query);
+        var docPenalty = GetPenalty(RegularizationSide.Doc);
+        if (splitBatch)
+        {
+            // Before anything is computed: a penalty without its decomposition cannot take part in a split batch.
+            ThrowUnlessSplitBatch(queryPenalty, "query");
+            ThrowUnlessSplitBatch(docPenalty, "document");
+        }
+
+        var read = ReadSides(output);
+        queryPenalty.CheckFits(read.Query, "query", nameof(output));
+        docPenalty.CheckFits(read.Doc, "document", nameof(output));
+        return new Sides(read.Query, read.Doc, read.QueryMask, read.DocMask, queryPenalty, docPenalty);
+    }
+
+    private StatisticsLayout Layout(Sides sides)
+    {
+        var settings = $"UseScoringMask={UseScoringMask}";
+        foreach (var (side, penalty) in new[] { ("Query", sides.QueryPenalty), ("Doc", sides.DocPenalty) })
+        {
+            var penaltySettings = ((SplitBatchPenalty)penalty).StatisticsSettings;
+            settings += penaltySettings.Length == 0 ? string.Empty : $", {side}{penaltySettings}";
+        }
+
+        return new(GetType(), settings, sides.Query.shape[1..], sides.Doc.shape[1..]);
+    }
+
+    private void ThrowUnlessSplitBatch(EmbeddingPenalty penalty, string side)
+    {
+        if (penalty is not SplitBatchPenalty)
+        {
+            throw new NotSupportedException(
+                $"{GetType().FullName} regularizes the {side} side with {penalty.GetType().FullName}, which does not derive from {nameof(SplitBatchPenalty)}, "
+                + $"so it cannot regularize a split batch exactly. Derive the penalty from {nameof(SplitBatchPenalty)} (its statistics and share), or use ComputeLoss on the whole batch.");
         }
     }
 
-    /// <summary>
-    /// A type supports split batches when the hooks are declared at the level of its <see cref="ComputePenalty"/> or
-    /// below: a subclass that changes the penalty but inherits the hooks would get another loss's statistics.
-    /// </summary>
-    private static bool IsSplitBatchSupported(Type type)
-    {
-        const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic;
-        var penalty = type.GetMethod(nameof(ComputePenalty), flags)!.DeclaringType!;
-        var collect = type.GetMethod(nameof(CollectPenaltyStatistics), flags)!.DeclaringType!;
-        var share = type.GetMethod(nameof(ComputePenaltyShare), flags)!.DeclaringType!;
-        // The base declares both hooks but never the penalty (it is abstract there), so hooks left to the base fail this test too.
-        return penalty.IsAssignableFrom(collect) && penalty.IsAssignableFrom(share);
-    }
+    /// <summary>Both sides' checked tensors and, when <see cref="UseScoringMask"/> is on, their masks.</summary>
+    internal readonly record struct MaskedSides(Tensor Query, Tensor Doc, Tensor? QueryMask, Tensor? DocMask);
 
-    private NotSupportedException SplitBatchNotSupported() => new(
-        $"{GetType().FullName} overrides {nameof(ComputePenalty)} but not {nameof(CollectPenaltyStatistics)} and {nameof(ComputePenaltyShare)}, "
-        + "so it cannot regularize a split batch exactly. Override both hooks, or use ComputeLoss on the whole batch.");
-
-    private static readonly ConcurrentDictionary<Type, bool> SplitBatchSupport = new();
-
-    private readonly record struct Sides(Tensor Query, Tensor Doc, Tensor? QueryMask, Tensor? DocMask);
+    private readonly record struct Sides(
+        Tensor Query, Tensor Doc, Tensor? QueryMask, Tensor? DocMask, EmbeddingPenalty QueryPenalty, EmbeddingPenalty DocPenalty);
 }

@@ -20,10 +20,10 @@ public class ConstantSchedulerWithQuadraticWarmup : RegularizationWeightSchedule
     /// <param name="numWarmupSteps">Steps over which the value rises quadratically from 0 to 1, after the delay.</param>
     /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
-    /// <param name="weights">Which weights to drive: both (default), or one side for a per-side schedule.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A step count is negative, or <paramref name="weights"/> names no side.</exception>
-    public ConstantSchedulerWithQuadraticWarmup(RegularizationLossFunction regularizer, long numWarmupSteps, long numDelaySteps = 0, ScheduledWeights weights = ScheduledWeights.Both)
-        : base(regularizer, numWarmupSteps, numDelaySteps, weights)
+    /// <param name="sides">Which weights to drive: both (default), or one side for a per-side schedule.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A step count is negative, or <paramref name="sides"/> names no side.</exception>
+    public ConstantSchedulerWithQuadraticWarmup(RegularizationLossFunction regularizer, long numWarmupSteps, long numDelaySteps = 0, RegularizationSide sides = RegularizationSide.Both)
+        : base(regularizer, numWarmupSteps, numDelaySteps, sides)
     {
     }
 
@@ -34,13 +34,13 @@ public class ConstantSchedulerWithQuadraticWarmup : RegularizationWeightSchedule
     /// <param name="regularizer">The regularizer whose weights the scheduler drives.</param>
     /// <param name="numTrainingSteps">The total number of training steps.</param>
     /// <param name="warmupRatio">The fraction of the training steps spent warming up, in [0, 1].</param>
-    /// <param name="weights">Which weights to drive.</param>
+    /// <param name="sides">Which weights to drive.</param>
     /// <returns>A scheduler warming up over <c>⌊numTrainingSteps · warmupRatio⌋</c> steps.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
     public static ConstantSchedulerWithQuadraticWarmup FromWarmupRatio(
-        RegularizationLossFunction regularizer, long numTrainingSteps, double warmupRatio = 1.0 / 3, ScheduledWeights weights = ScheduledWeights.Both)
-        => new(regularizer, WarmupStepsFromRatio(numTrainingSteps, warmupRatio), weights: weights);
+        RegularizationLossFunction regularizer, long numTrainingSteps, double warmupRatio = 1.0 / 3, RegularizationSide sides = RegularizationSide.Both)
+        => new(regularizer, WarmupStepsFromRatio(numTrainingSteps, warmupRatio), sides: sides);
 
     /// <inheritdoc/>
     public override double ValueAt(long currentStep) => WarmupProgress(currentStep) is double progress ? progress * progress : 1.0;

@@ -21,7 +21,7 @@ public class LinearSchedulerWithLinearWarmup : RegularizationWeightScheduler
     /// <param name="numTrainingSteps">The step at which the decay reaches <paramref name="finalValue"/>; more than delay + warmup.</param>
     /// <param name="finalValue">The value the decay ends at, in [0, 1].</param>
     /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
-    /// <param name="weights">Which weights to drive: both (default), or one side for a per-side schedule.</param>
+    /// <param name="sides">Which weights to drive: both (default), or one side for a per-side schedule.</param>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">
     /// A step count is negative, <paramref name="numTrainingSteps"/> is not more than delay + warmup, or
@@ -33,8 +33,8 @@ public class LinearSchedulerWithLinearWarmup : RegularizationWeightScheduler
         long numTrainingSteps,
         double finalValue = 0.0,
         long numDelaySteps = 0,
-        ScheduledWeights weights = ScheduledWeights.Both)
-        : base(regularizer, numWarmupSteps, numDelaySteps, weights)
+        RegularizationSide sides = RegularizationSide.Both)
+        : base(regularizer, numWarmupSteps, numDelaySteps, sides)
     {
         if (numTrainingSteps <= numDelaySteps + numWarmupSteps)
         {
@@ -58,7 +58,7 @@ public class LinearSchedulerWithLinearWarmup : RegularizationWeightScheduler
     /// <param name="numTrainingSteps">The total number of training steps, at which the decay reaches <paramref name="finalValue"/>.</param>
     /// <param name="warmupRatio">The fraction of the training steps spent warming up, in [0, 1).</param>
     /// <param name="finalValue">The value the decay ends at, in [0, 1].</param>
-    /// <param name="weights">Which weights to drive.</param>
+    /// <param name="sides">Which weights to drive.</param>
     /// <returns>A scheduler warming up over <c>⌊numTrainingSteps · warmupRatio⌋</c> steps, then decaying.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range, or the warmup leaves no step for the decay.</exception>
@@ -67,8 +67,8 @@ public class LinearSchedulerWithLinearWarmup : RegularizationWeightScheduler
         long numTrainingSteps,
         double warmupRatio = 1.0 / 3,
         double finalValue = 0.0,
-        ScheduledWeights weights = ScheduledWeights.Both)
-        => new(regularizer, WarmupStepsFromRatio(numTrainingSteps, warmupRatio), numTrainingSteps, finalValue, weights: weights);
+        RegularizationSide sides = RegularizationSide.Both)
+        => new(regularizer, WarmupStepsFromRatio(numTrainingSteps, warmupRatio), numTrainingSteps, finalValue, sides: sides);
 
     /// <summary>The step at which the decay reaches <see cref="FinalValue"/>.</summary>
     public long NumTrainingSteps { get; }

@@ -30,23 +30,23 @@ public abstract class RegularizationWeightScheduler
     /// <param name="numWarmupSteps">Steps over which the value rises from 0 to 1, after the delay; 0 for none.</param>
     /// <param name="numDelaySteps">Steps at the start during which the value is 0.</param>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
-    /// <param name="weights">Which weights to drive: both (default), or one side for a per-side schedule.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A step count is negative, or <paramref name="weights"/> names no side.</exception>
+    /// <param name="sides">Which weights to drive: both (default), or one side for a per-side schedule.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A step count is negative, or <paramref name="sides"/> names no side.</exception>
     protected RegularizationWeightScheduler(
-        RegularizationLossFunction regularizer, long numWarmupSteps, long numDelaySteps = 0, ScheduledWeights weights = ScheduledWeights.Both)
+        RegularizationLossFunction regularizer, long numWarmupSteps, long numDelaySteps = 0, RegularizationSide sides = RegularizationSide.Both)
     {
         ArgumentNullException.ThrowIfNull(regularizer);
         ArgumentOutOfRangeException.ThrowIfNegative(numWarmupSteps);
         ArgumentOutOfRangeException.ThrowIfNegative(numDelaySteps);
-        if (weights is not (ScheduledWeights.Query or ScheduledWeights.Doc or ScheduledWeights.Both))
+        if (sides is not (RegularizationSide.Query or RegularizationSide.Doc or RegularizationSide.Both))
         {
-            throw new ArgumentOutOfRangeException(nameof(weights), weights, "Schedule the query weight, the document weight or both.");
+            throw new ArgumentOutOfRangeException(nameof(sides), sides, "Schedule the query weight, the document weight or both.");
         }
 
         Regularizer = regularizer;
         NumWarmupSteps = numWarmupSteps;
         NumDelaySteps = numDelaySteps;
-        Weights = weights;
+        Sides = sides;
         BaseQueryWeight = regularizer.QueryWeight;
         BaseDocWeight = regularizer.DocWeight;
     }
@@ -54,8 +54,8 @@ public abstract class RegularizationWeightScheduler
     /// <summary>The regularizer whose weights are scheduled.</summary>
     public RegularizationLossFunction Regularizer { get; }
 
-    /// <summary>Which of the regularizer's weights the scheduler drives.</summary>
-    public ScheduledWeights Weights { get; }
+    /// <summary>Which of the regularizer's weights the scheduler drives: one side or both.</summary>
+    public RegularizationSide Sides { get; }
 
     /// <summary>Steps over which the value rises from 0 to 1, after the delay.</summary>
     public long NumWarmupSteps { get; }
@@ -89,12 +89,12 @@ public abstract class RegularizationWeightScheduler
 
     private void Apply(double value)
     {
-        if (Weights.HasFlag(ScheduledWeights.Query))
+        if (Sides.HasFlag(RegularizationSide.Query))
         {
             Regularizer.QueryWeight = BaseQueryWeight * value;
         }
 
-        if (Weights.HasFlag(ScheduledWeights.Doc))
+        if (Sides.HasFlag(RegularizationSide.Doc))
         {
             Regularizer.DocWeight = BaseDocWeight * value;
         }

@@ -7,13 +7,13 @@ namespace LightningIr.Regularization;
 /// <remarks>No Lightning IR counterpart; see <see cref="RegularizationStatistics"/>.</remarks>
 public sealed class TrainingObjectiveStatistics : IDisposable
 {
-    internal TrainingObjectiveStatistics(IReadOnlyList<RegularizationStatistics> regularizers) => Regularizers = regularizers;
+    internal TrainingObjectiveStatistics(IReadOnlyList<RegularizationStatistics> regularizers) => RegularizerStatistics = regularizers;
 
     /// <summary>One entry per regularizer of the objective, in the order they were added.</summary>
-    public IReadOnlyList<RegularizationStatistics> Regularizers { get; }
+    public IReadOnlyList<RegularizationStatistics> RegularizerStatistics { get; }
 
     /// <summary>The number of float64 values <see cref="AllReduce"/> hands to its delegate.</summary>
-    public long Length => Regularizers.Sum(r => r.Length);
+    public long Length => RegularizerStatistics.Sum(r => r.Length);
 
     /// <summary>Sums parts of one batch.</summary>
     /// <param name="parts">Statistics collected by the same objective from parts of one batch.</param>
@@ -36,10 +36,10 @@ public sealed class TrainingObjectiveStatistics : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        var sums = new List<RegularizationStatistics>(list[0].Regularizers.Count);
-        for (var i = 0; i < list[0].Regularizers.Count; i++)
+        var sums = new List<RegularizationStatistics>(list[0].RegularizerStatistics.Count);
+        for (var i = 0; i < list[0].RegularizerStatistics.Count; i++)
         {
-            sums.Add(RegularizationStatistics.Sum(list.Select(p => p.Regularizers[i])));
+            sums.Add(RegularizationStatistics.Sum(list.Select(p => p.RegularizerStatistics[i])));
         }
 
         return new TrainingObjectiveStatistics(sums).MoveToOuterDisposeScope();
@@ -63,19 +63,19 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     public TrainingObjectiveStatistics AllReduce(Func<Tensor, Tensor> allReduceSum)
     {
         ArgumentNullException.ThrowIfNull(allReduceSum);
-        if (Regularizers.Count == 0)
+        if (RegularizerStatistics.Count == 0)
         {
             // Nothing to reduce; every process holds the same objective, so every process skips the collective alike.
             return new TrainingObjectiveStatistics([]);
         }
 
         using var scope = NewDisposeScope();
-        var packed = cat(Regularizers.Select(r => r.Pack()).ToList());
+        var packed = cat(RegularizerStatistics.Select(r => r.Pack()).ToList());
         var reduced = allReduceSum(packed) ?? throw new ArgumentNullException(nameof(allReduceSum), "The all-reduce delegate returned null.");
         RegularizationStatistics.CheckPacked(reduced, Length, nameof(allReduceSum));
-        var results = new List<RegularizationStatistics>(Regularizers.Count);
+        var results = new List<RegularizationStatistics>(RegularizerStatistics.Count);
         long offset = 0;
-        foreach (var regularizer in Regularizers)
+        foreach (var regularizer in RegularizerStatistics)
         {
             results.Add(regularizer.FromPacked(reduced.narrow(0, offset, regularizer.Length), nameof(allReduceSum)));
             offset += regularizer.Length;
@@ -88,7 +88,7 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     /// <returns>This instance.</returns>
     public TrainingObjectiveStatistics MoveToOuterDisposeScope()
     {
-        foreach (var regularizer in Regularizers)
+        foreach (var regularizer in RegularizerStatistics)
         {
             regularizer.MoveToOuterDisposeScope();
         }
@@ -100,7 +100,7 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     /// <returns>This instance.</returns>
     public TrainingObjectiveStatistics DetachFromDisposeScope()
     {
-        foreach (var regularizer in Regularizers)
+        foreach (var regularizer in RegularizerStatistics)
         {
             regularizer.DetachFromDisposeScope();
         }
@@ -111,7 +111,7 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     /// <summary>Disposes every regularizer's statistics.</summary>
     public void Dispose()
     {
-        foreach (var regularizer in Regularizers)
+        foreach (var regularizer in RegularizerStatistics)
         {
             regularizer.Dispose();
         }
@@ -119,10 +119,10 @@ public sealed class TrainingObjectiveStatistics : IDisposable
 
     internal static void CheckCount(TrainingObjectiveStatistics a, TrainingObjectiveStatistics b, string paramName)
     {
-        if (a.Regularizers.Count != b.Regularizers.Count)
+        if (a.RegularizerStatistics.Count != b.RegularizerStatistics.Count)
         {
             throw new ArgumentException(
-                $"Statistics do not match: one holds {a.Regularizers.Count} regularizers and the other {b.Regularizers.Count}. Collect every part with the same objective.",
+                $"Statistics do not match: one holds {a.RegularizerStatistics.Count} regularizers and the other {b.RegularizerStatistics.Count}. Collect every part with the same objective.",
                 paramName);
         }
     }

@@ -4,7 +4,7 @@ namespace LightningIr.Regularization;
 /// Per-term weights for <see cref="FlopsRegularization.QueryTermWeights"/> and <see cref="FlopsRegularization.DocTermWeights"/>.
 /// </summary>
 /// <remarks>No Lightning IR counterpart: DF-FLOPS is from Porco et al., SIGIR 2025 (arXiv:2505.15070).</remarks>
-public static class TermWeights
+public static class TermWeighting
 {
     /// <summary>
     /// DF-FLOPS's activation of the document-frequency fractions, <c>1 / (1 + (x^(log_α 2) − 1)^β)</c>: 0 at x = 0,

@@ -23,6 +23,7 @@ namespace LightningIr.Regularization;
 public sealed class TrainingObjective
 {
     private readonly List<(RegularizationLossFunction Regularizer, double Weight)> regularizers = [];
+    private readonly List<SparsityBudget?> budgets = [];
 
     /// <summary>Creates an objective with no regularizer yet.</summary>
     /// <param name="rankingLossName">The key the ranking loss is reported under.</param>
@@ -59,10 +60,32 @@ public sealed class TrainingObjective
     /// <returns>This objective, to chain calls.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="weight"/> is NaN, infinite or negative.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads take unrelated first parameters, so a call is never ambiguous.")]
     public TrainingObjective Add(RegularizationLossFunction regularizer, double weight = 1.0)
     {
         ArgumentNullException.ThrowIfNull(regularizer);
         regularizers.Add((regularizer, Guard.CheckWeight(weight, nameof(weight))));
+        budgets.Add(null);
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the regularizer of a sparsity budget with a weight, and logs the budget beside it: the regularizer's current
+    /// weights (<c>/query_weight</c>, <c>/doc_weight</c>) and, for each target, the last measurement and the current target
+    /// (<c>/query_l0</c> and <c>/query_l0_target</c>, <c>/doc_l0</c> and <c>/doc_l0_target</c>, <c>/flops</c> and
+    /// <c>/flops_target</c>) once the budget has been updated. Updating the budget stays the caller's, once per optimizer step.
+    /// </summary>
+    /// <param name="budget">The budget; its <see cref="SparsityBudget.Regularizer"/> joins the objective.</param>
+    /// <param name="weight">The regularizer's factor in the objective: finite and ≥ 0.</param>
+    /// <returns>This objective, to chain calls.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="budget"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="weight"/> is NaN, infinite or negative.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads take unrelated first parameters, so a call is never ambiguous.")]
+    public TrainingObjective Add(SparsityBudget budget, double weight = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        Add(budget.Regularizer, weight);
+        budgets[^1] = budget;
         return this;
     }
 
@@ -108,10 +131,10 @@ public sealed class TrainingObjective
     public TrainingObjectiveResult Compute(Tensor rankingLoss, BiEncoderOutput part, TrainingObjectiveStatistics total)
     {
         ArgumentNullException.ThrowIfNull(total);
-        if (total.Regularizers.Count != regularizers.Count)
+        if (total.RegularizerStatistics.Count != regularizers.Count)
         {
             throw new ArgumentException(
-                $"The statistics hold {total.Regularizers.Count} regularizers but the objective has {regularizers.Count}: collect them with this objective.",
+                $"The statistics hold {total.RegularizerStatistics.Count} regularizers but the objective has {regularizers.Count}: collect them with this objective.",
                 nameof(total));
         }
 
@@ -130,8 +153,9 @@ public sealed class TrainingObjective
                 nameof(rankingLoss));
         }
 
-        using var scope = CallScope.Open();
+        using var scope = NewDisposeScope();
         var names = new List<string> { RankingLossName };
+        var budgetNames = new List<(string Name, SparsityBudget Budget)>();
         var parts = new List<Tensor> { rankingLoss };
         var objective = rankingLoss.mul(RankingWeight);
         for (var i = 0; i < regularizers.Count; i++)
@@ -140,8 +164,13 @@ public sealed class TrainingObjective
             var name = Unique(names, regularizer.Name);
             var components = total is null
                 ? regularizer.ComputeLossComponents(output)
-                : regularizer.ComputeLossComponents(output, total.Regularizers[i]);
+                : regularizer.ComputeLossComponents(output, total.RegularizerStatistics[i]);
             names.AddRange([name, name + "/query", name + "/doc"]);
+            if (budgets[i] is { } budget)
+            {
+                budgetNames.Add((name, budget));
+            }
+
             parts.AddRange([components.Total, components.Query, components.Doc]);
             objective = objective.add(components.Total.mul(weight));
         }
@@ -155,7 +184,31 @@ public sealed class TrainingObjective
             report.Add(names[i], values[i]);
         }
 
+        foreach (var (name, budget) in budgetNames)
+        {
+            AddBudget(report, name, budget);
+        }
+
         return new TrainingObjectiveResult(objective.MoveToOuterDisposeScope(), report);
+    }
+
+    /// <summary>A budget's weights, measurements and targets, from the host: no device read.</summary>
+    private static void AddBudget(Dictionary<string, double> report, string name, SparsityBudget budget)
+    {
+        report.Add(name + "/query_weight", budget.Regularizer.QueryWeight);
+        report.Add(name + "/doc_weight", budget.Regularizer.DocWeight);
+        void AddMeasured(string key, double? measured, double? target)
+        {
+            if (measured is double value)
+            {
+                report.Add($"{name}/{key}", value);
+                report.Add($"{name}/{key}_target", target!.Value);
+            }
+        }
+
+        AddMeasured("query_l0", budget.MeasuredQueryL0, budget.CurrentQueryL0Target);
+        AddMeasured("doc_l0", budget.MeasuredDocL0, budget.CurrentDocL0Target);
+        AddMeasured("flops", budget.MeasuredFlops, budget.CurrentFlopsTarget);
     }
 
     private static string Unique(List<string> taken, string name)
