@@ -339,7 +339,11 @@ public sealed class SparsityBudget
         return sum;
     }
 
-    /// <summary>One side's counts: vectors, their non-zero entries and (when asked) the per-term counts; zeros for a side not measured.</summary>
+    /// <summary>
+    /// One side's counts: vectors, their non-zero entries and (when asked) the per-term counts; zeros for a side not measured.
+    /// The kernels are the fastest exact ones measured on the CPU (the benchmarks' README): a whole-tensor
+    /// <c>count_nonzero</c>, and sums of the non-zero indicator in float32, exact for counts below 2²⁴ per vector or term.
+    /// </summary>
     private static (Tensor Vectors, Tensor NonZeros, Tensor? Columns) Count(Tensor embeddings, Tensor? mask, bool measured, bool columns)
     {
         if (!measured)
@@ -348,19 +352,21 @@ public sealed class SparsityBudget
             return (zero, zero, null);
         }
 
-        var perVector = embeddings.count_nonzero([-1]);
+        var length = embeddings.shape[^1];
         var vectors = mask is null
-            ? tensor((double)perVector.numel(), ScalarType.Float64, embeddings.device)
-            : mask.sum();
-        var nonZeros = (mask is null ? perVector : perVector.mul(mask)).sum();
-        Tensor? columnCounts = null;
+            ? tensor((double)(embeddings.numel() / length), ScalarType.Float64, embeddings.device)
+            : mask.sum().to(ScalarType.Float64);
         if (columns)
         {
-            var active = embeddings.ne(0);
-            columnCounts = (mask is null ? active : active.logical_and(mask.unsqueeze(-1))).reshape(-1, embeddings.shape[^1]).sum([0]);
+            var active = mask is null ? embeddings.ne(0) : embeddings.ne(0).logical_and(mask.unsqueeze(-1));
+            var columnCounts = active.reshape(-1, length).sum([0], type: ScalarType.Float32);
+            return (vectors, columnCounts.sum(type: ScalarType.Float64), columnCounts);
         }
 
-        return (vectors, nonZeros, columnCounts);
+        var nonZeros = mask is null
+            ? embeddings.count_nonzero()
+            : embeddings.ne(0).sum([-1], type: ScalarType.Float32).mul(mask).sum(type: ScalarType.Float64);
+        return (vectors, nonZeros, null);
     }
 
     private static void CheckTargetFits(double? target, long length, string name)
