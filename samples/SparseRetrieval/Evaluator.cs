@@ -11,7 +11,7 @@ public static class Evaluator
 {
     private const int Chunk = 250;
 
-    public static Evaluation Evaluate(string run, int step, SparseEncoder encoder, SyntheticCorpus data, Device device, double trainingLoss, double regularizerWeight)
+    public static Evaluation Evaluate(string run, int step, SparseEncoder encoder, SyntheticCorpus data, Device device, double trainingLoss, double queryWeight, double docWeight)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -42,6 +42,7 @@ public static class Evaluator
             SparsityMetrics.L0(docs),
             SparsityMetrics.Flops(queries, docs),
             trainingLoss,
-            regularizerWeight);
+            queryWeight,
+            docWeight);
     }
 }

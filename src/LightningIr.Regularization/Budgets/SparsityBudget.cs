@@ -311,6 +311,7 @@ public sealed class SparsityBudget
         var next = Bound(multiplier * Math.Exp(UpdateRate * error));
         return (next, Bound(next * Math.Exp(ProportionalGain * error)));
     }
+
     private double Bound(double weight) => Math.Clamp(weight, MinWeight, MaxWeight);
 
     /// <summary>The target at <paramref name="step"/>: geometric from the first measurement to the stated value over the warmup.</summary>
