@@ -16,8 +16,12 @@ public enum ShardRegularization
 }
 
 /// <summary>The settings of a data-parallel run.</summary>
+/// <remarks>
+/// <c>DocL0</c> is a document sparsity budget: the budget sets λd from the measurements (all-reduced in Exact mode); null
+/// keeps λd fixed.
+/// </remarks>
 public sealed record TrainingOptions(
-    int Steps, int BatchSize, int Negatives, double QueryWeight, double DocWeight, int Seed, double LearningRate = 0.5, int HiddenSize = 48);
+    int Steps, int BatchSize, int Negatives, double QueryWeight, double DocWeight, int Seed, double LearningRate = 0.5, int HiddenSize = 48, double? DocL0 = null);
 
 /// <summary>One process's view of the world: its rank, the number of processes and the collective sum.</summary>
 /// <param name="Rank">This process's index.</param>
@@ -29,8 +33,8 @@ public sealed record World(int Rank, int Size, Func<Tensor, Tensor> AllReduceSum
     public static World OneProcess { get; } = new(0, 1, t => t, t => t);
 }
 
-/// <summary>What a run produced: the global objective at each step and the final parameters.</summary>
-public sealed record TrainingResult(double[] Losses, float[] Parameters, long StatisticsValuesPerStep);
+/// <summary>What a run produced: the global objective and λd at each step, and the final parameters.</summary>
+public sealed record TrainingResult(double[] Losses, double[] DocWeights, float[] Parameters, long StatisticsValuesPerStep);
 
 /// <summary>
 /// Trains the sample's SPLADE-style encoder data-parallel: every process draws the same global batch (same seed),
@@ -52,7 +56,10 @@ public static class DataParallelTrainer
         // SGD with momentum: Adam divides by the gradient's running magnitude, which turns float32 rounding noise on
         // near-zero gradients into full-size steps, so runs that differ only in summation order drift apart.
         using var optimizer = optim.SGD(encoder.parameters(), options.LearningRate, momentum: 0.9);
-        var flops = new FlopsRegularization(options.QueryWeight, options.DocWeight);
+        // With a budget, the recommended recipe: λd starts small and the target warms up over the first third of the steps.
+        var flops = new FlopsRegularization(options.QueryWeight, options.DocL0 is null ? options.DocWeight : 1e-3);
+        var budget = options.DocL0 is double target ? new SparsityBudget(flops, docL0: target, warmupSteps: options.Steps / 3) : null;
+        var docWeights = new double[options.Steps];
         var random = new Random(options.Seed + 2);
         var shard = options.BatchSize / world.Size;
         var groupSize = 1 + options.Negatives;
@@ -66,6 +73,15 @@ public static class DataParallelTrainer
             var docs = encoder.call(tensor(docTokens).narrow(0, world.Rank * shard * groupSize, shard * groupSize));    // [shard·g, 1, V]
             var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
 
+            if (budget is not null)
+            {
+                // Exact: every process measures its shard and all-reduces the counts, so all set the same λd as one
+                // process would on the whole batch. PerRank: each process follows its own shard, as it regularizes it.
+                var measurement = budget.Measure(output);
+                budget.Update(mode == ShardRegularization.Exact ? measurement.AllReduce(world.AllReduceSum) : measurement);
+            }
+
+            docWeights[step] = flops.DocWeight;
             var scores = queries.mul(docs.view(shard, groupSize, -1)).sum([-1]);                 // [shard, g]
             var ranking = nn.functional.cross_entropy(scores, zeros(shard, dtype: ScalarType.Int64), reduction: nn.Reduction.Sum)
                 .div(options.BatchSize);
@@ -90,7 +106,7 @@ public static class DataParallelTrainer
         }
 
         using var final = cat(encoder.parameters().Select(p => p.detach().flatten()).ToList());
-        return new TrainingResult(losses, final.data<float>().ToArray(), statisticsValues);
+        return new TrainingResult(losses, docWeights, final.data<float>().ToArray(), statisticsValues);
     }
 
     /// <summary>Sums every parameter's gradient across processes in one all-reduce.</summary>
