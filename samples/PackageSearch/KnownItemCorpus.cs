@@ -1,22 +1,41 @@
-using Microsoft.ML.Tokenizers;
-using TorchSharp;
+using Lucene.Net.Analysis.Core;
+using Lucene.Net.Analysis.En;
+using Lucene.Net.Analysis.TokenAttributes;
 using static TorchSharp.torch;
 
 namespace PackageSearch;
 
 /// <summary>The sizes and seed from which a <see cref="KnownItemCorpus"/> is built.</summary>
-public sealed record CorpusSettings(int Seed, int EvaluationQueries, int FrequencySample, int VocabularySize, int MaxDocumentTokens, int MaxQueryTokens, int? MaxDocuments);
+public sealed record CorpusSettings(int Seed, int EvaluationQueries, int ValidationQueries, int FrequencySample, int? MaxDocuments);
+
+/// <summary>A text as a bag of vocabulary terms: term ids ascending, each with its frequency in the text.</summary>
+public sealed record TermBag(int[] Terms, float[] Frequencies, int Length);
 
 /// <summary>
-/// Debian package descriptions as a known-item retrieval task, tokenized for the sparse encoder. Every cleaned package
-/// is a document of the collection. A seeded shuffle sets apart the held-out queries (the synopses of
-/// <see cref="CorpusSettings.EvaluationQueries"/> packages) and a sample of documents from which DF-FLOPS estimates
-/// document frequencies; training draws (synopsis, description) pairs from the remaining packages.
+/// Debian package descriptions as a known-item retrieval task, analyzed with the BM25 baseline's own Lucene analyzer.
+/// Every cleaned package is a document of the collection. A seeded shuffle sets apart the held-out queries (the synopses
+/// of <see cref="CorpusSettings.EvaluationQueries"/> packages), validation queries carved from the training packages, and
+/// a sample of documents from which DF-FLOPS estimates document frequencies; training draws (synopsis, description)
+/// pairs from the remaining packages.
 /// </summary>
+/// <remarks>
+/// The vocabulary is every term the documents and the training queries use, ordered by document frequency (the held-out
+/// and validation synopses add none: their words count only where documents have them, as in BM25's index). Nothing is
+/// truncated: a document's bag holds every term BM25 indexes, with its frequency, and its length is BM25's.
+/// </remarks>
 public sealed class KnownItemCorpus
 {
-    private readonly long[][] documentTokens;
-    private readonly long[][] queryTokens;
+    /// <summary>BM25's term-frequency saturation, Lucene's default.</summary>
+    public const float K1 = 1.2f;
+
+    /// <summary>BM25's length normalisation, Lucene's default.</summary>
+    public const float B = 0.75f;
+
+    private readonly TermBag[] documentBags;
+    private readonly TermBag[] queryBags;
+    private readonly float[][] bm25;
+    private readonly float[] idf;
+    private readonly (int Term, int Source)[][] siblings;
 
     public KnownItemCorpus(IReadOnlyList<PackageDescription> packages, CorpusSettings settings)
     {
@@ -29,37 +48,48 @@ public sealed class KnownItemCorpus
             order = order[..cap];
         }
 
-        if (order.Length < settings.EvaluationQueries + settings.FrequencySample + 1000)
+        var reserved = settings.EvaluationQueries + settings.ValidationQueries + settings.FrequencySample;
+        if (order.Length < reserved + 1000)
         {
             throw new InvalidOperationException(
-                $"The collection has {order.Length} packages (after cleaning and --max-documents); {settings.EvaluationQueries} held-out queries and " +
-                $"{settings.FrequencySample} frequency-sample documents need at least 1,000 more for training.");
+                $"The collection has {order.Length} packages (after cleaning and --max-documents); {settings.EvaluationQueries} held-out queries, " +
+                $"{settings.ValidationQueries} validation queries and {settings.FrequencySample} frequency-sample documents need at least 1,000 more for training.");
         }
 
         Documents = order.Select(i => packages[i]).ToList();
         EvaluationTargets = Enumerable.Range(0, settings.EvaluationQueries).ToArray();
-        FrequencySample = Enumerable.Range(settings.EvaluationQueries, settings.FrequencySample).ToArray();
-        TrainingTargets = Enumerable.Range(settings.EvaluationQueries + settings.FrequencySample, Documents.Count - settings.EvaluationQueries - settings.FrequencySample).ToArray();
+        ValidationTargets = Enumerable.Range(settings.EvaluationQueries, settings.ValidationQueries).ToArray();
+        FrequencySample = Enumerable.Range(settings.EvaluationQueries + settings.ValidationQueries, settings.FrequencySample).ToArray();
+        TrainingTargets = Enumerable.Range(reserved, Documents.Count - reserved).ToArray();
 
-        // cl100k (GPT-4's byte-pair encoding) over lower-cased text; the sparse vocabulary is the collection's
-        // most frequent tokens by document frequency, and other tokens are dropped.
-        var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4");
-        var documentIds = Documents.Select(d => tokenizer.EncodeToIds(d.Description.ToLowerInvariant())).ToList();
-        var queryIds = Documents.Select(d => tokenizer.EncodeToIds(d.Synopsis.ToLowerInvariant())).ToList();
-        var frequency = new Dictionary<int, int>();
-        foreach (var ids in documentIds)
+        var documentTerms = Documents.Select(d => Analyze(d.Description)).ToArray();
+        var queryTerms = Documents.Select(d => Analyze(d.Synopsis)).ToArray();
+        var frequency = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var terms in documentTerms)
         {
-            foreach (var id in ids.Distinct())
+            foreach (var term in terms.Distinct())
             {
-                frequency[id] = frequency.GetValueOrDefault(id) + 1;
+                frequency[term] = frequency.GetValueOrDefault(term) + 1;
             }
         }
 
-        var top = frequency.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(settings.VocabularySize).Select(p => p.Key).ToArray();
-        var index = top.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => (long)p.i);
-        documentTokens = documentIds.Select(ids => Map(ids, index, settings.MaxDocumentTokens)).ToArray();
-        queryTokens = queryIds.Select(ids => Map(ids, index, settings.MaxQueryTokens)).ToArray();
-        VocabularySize = top.Length;
+        foreach (var term in TrainingTargets.SelectMany(t => queryTerms[t]))
+        {
+            frequency.TryAdd(term, 0);
+        }
+
+        Vocabulary = frequency.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key).ToArray();
+        var index = Vocabulary.Select((term, i) => (term, i)).ToDictionary(p => p.term, p => p.i, StringComparer.Ordinal);
+        documentBags = documentTerms.Select(t => Bag(t, index)).ToArray();
+        queryBags = queryTerms.Select(t => Bag(t, index)).ToArray();
+        DocumentFrequencies = Vocabulary.Select(t => frequency[t]).ToArray();
+        AverageLength = documentBags.Average(b => (double)b.Length);
+        bm25 = documentBags.Select(Bm25Weights).ToArray();
+        idf = DocumentFrequencies.Select(df => (float)Math.Log(1 + ((Documents.Count - df + 0.5) / (df + 0.5)))).ToArray();
+        var stems = Vocabulary.Select(Stem).ToArray();
+        var families = Enumerable.Range(0, Vocabulary.Length).GroupBy(i => stems[i], StringComparer.Ordinal).Where(g => g.Count() > 1)
+            .SelectMany(g => g.Select(i => (Term: i, Family: g.ToArray()))).ToDictionary(p => p.Term, p => p.Family);
+        siblings = documentBags.Select(b => Siblings(b, families)).ToArray();
     }
 
     /// <summary>The collection: every cleaned package (up to the cap), in the seeded order.</summary>
@@ -68,23 +98,57 @@ public sealed class KnownItemCorpus
     /// <summary>The documents whose synopses are the held-out queries.</summary>
     public int[] EvaluationTargets { get; }
 
-    /// <summary>Documents held out from training from which DF-FLOPS estimates document frequencies.</summary>
+    /// <summary>The documents whose synopses are the validation queries, carved from the training packages.</summary>
+    public int[] ValidationTargets { get; }
+
+    /// <summary>Documents from which DF-FLOPS estimates document frequencies.</summary>
     public int[] FrequencySample { get; }
 
     /// <summary>The documents whose (synopsis, description) pairs training draws from.</summary>
     public int[] TrainingTargets { get; }
 
-    /// <summary>The sparse vocabulary's size; term <c>i</c> is the <c>i</c>-th most frequent token.</summary>
-    public int VocabularySize { get; }
+    /// <summary>The terms, most frequent first: term <c>i</c> of a vector is <c>Vocabulary[i]</c>.</summary>
+    public string[] Vocabulary { get; }
 
-    /// <summary>The mean number of in-vocabulary tokens per document and per query (after truncation).</summary>
-    public (double Document, double Query) MeanTokens => (documentTokens.Average(t => t.Length), queryTokens.Average(t => t.Length));
+    /// <summary>The sparse vocabulary's size.</summary>
+    public int VocabularySize => Vocabulary.Length;
 
-    /// <summary>Documents' tokens, padded with <paramref name="paddingId"/> to the longest: [count, length].</summary>
-    public Tensor DocumentBatch(IEnumerable<int> documents, int paddingId, Device device) => Pad(documents.Select(d => documentTokens[d]), paddingId, device);
+    /// <summary>Each term's document frequency in the collection.</summary>
+    public int[] DocumentFrequencies { get; }
 
-    /// <summary>The synopses of the given documents' packages, padded: [count, length].</summary>
-    public Tensor QueryBatch(IEnumerable<int> documents, int paddingId, Device device) => Pad(documents.Select(d => queryTokens[d]), paddingId, device);
+    /// <summary>The mean document length in analyzed tokens, BM25's avgdl.</summary>
+    public double AverageLength { get; }
+
+    /// <summary>The mean number of distinct terms per document and per query.</summary>
+    public (double Document, double Query) MeanTerms => (documentBags.Average(b => b.Terms.Length), queryBags.Average(b => b.Terms.Length));
+
+    /// <summary>A document's bag of terms.</summary>
+    public TermBag Document(int document) => documentBags[document];
+
+    /// <summary>A document's synopsis (its query) as a bag of terms; words outside the vocabulary are left out.</summary>
+    public TermBag Query(int document) => queryBags[document];
+
+    /// <summary>
+    /// BM25's weight of each of a document's terms, as Lucene's <c>BM25Similarity</c> defines it with exact lengths:
+    /// idf · tf · (k1 + 1) / (tf + k1 · (1 − b + b · length / avgdl)), idf = ln(1 + (N − df + 0.5) / (df + 0.5)).
+    /// </summary>
+    public float[] Bm25(int document) => bm25[document];
+
+    /// <summary>The analyzed terms of a text, in order, through the BM25 index's analyzer.</summary>
+    public static List<string> Analyze(string text)
+    {
+        var terms = new List<string>();
+        using var stream = SearchIndex.Analyzer.GetTokenStream(SearchIndex.TextFieldName, text);
+        var term = stream.AddAttribute<ICharTermAttribute>();
+        stream.Reset();
+        while (stream.IncrementToken())
+        {
+            terms.Add(term.ToString());
+        }
+
+        stream.End();
+        return terms;
+    }
 
     /// <summary>Draws distinct training targets for one batch.</summary>
     public int[] TrainingBatch(int size, Random random)
@@ -99,36 +163,175 @@ public sealed class KnownItemCorpus
         return [.. targets];
     }
 
-    private static long[] Map(IReadOnlyList<int> ids, Dictionary<int, long> index, int maxTokens)
+    /// <summary>The mean number of expansion candidates (morphological siblings) per document.</summary>
+    public double MeanSiblings => siblings.Average(s => s.Length);
+
+    /// <summary>
+    /// A document's expansion candidates: the vocabulary's other words with the Porter stem of one of its terms (and not in
+    /// the document), each with the index of the document term it comes from (the one with the largest BM25 weight).
+    /// </summary>
+    public IReadOnlyList<(int Term, int Source)> Siblings(int document) => siblings[document];
+
+    /// <summary>Documents as a sparse batch: their terms with BM25's inputs (tf, idf, length over avgdl) and their expansion candidates.</summary>
+    public TextBatch DocumentBatch(IReadOnlyList<int> documents, Device device)
+        => TextBatch.Create(
+            documents.Select(d => documentBags[d]).ToList(),
+            documents.Select(d => bm25[d]).ToList(),
+            documents.Select(d => documentBags[d].Terms.Select(t => idf[t]).ToArray()).ToList(),
+            documents.Select(d => (float)(documentBags[d].Length / AverageLength)).ToList(),
+            documents.Select(d => siblings[d]).ToList(),
+            device);
+
+    /// <summary>The synopses of the given documents as a sparse batch whose values are the query term frequencies.</summary>
+    public TextBatch QueryBatch(IReadOnlyList<int> documents, Device device)
+        => TextBatch.Create(
+            documents.Select(d => queryBags[d]).ToList(),
+            documents.Select(d => queryBags[d].Frequencies).ToList(),
+            documents.Select(d => queryBags[d].Frequencies).ToList(),
+            documents.Select(_ => 1f).ToList(),
+            documents.Select(_ => Array.Empty<(int, int)>()).ToList(),
+            device);
+
+    /// <summary>A word's Porter stem, as Lucene's <c>PorterStemFilter</c> gives it.</summary>
+    public static string Stem(string word)
     {
-        var mapped = new List<long>(Math.Min(ids.Count, maxTokens));
-        foreach (var id in ids)
-        {
-            if (mapped.Count == maxTokens)
-            {
-                break;
-            }
-
-            if (index.TryGetValue(id, out var term))
-            {
-                mapped.Add(term);
-            }
-        }
-
-        return [.. mapped];
+        using var stream = new PorterStemFilter(new KeywordTokenizer(new StringReader(word)));
+        var term = stream.AddAttribute<ICharTermAttribute>();
+        stream.Reset();
+        var stem = stream.IncrementToken() ? term.ToString() : word;
+        stream.End();
+        return stem;
     }
 
-    private static Tensor Pad(IEnumerable<long[]> rows, int paddingId, Device device)
+    private (int Term, int Source)[] Siblings(TermBag bag, Dictionary<int, int[]> families)
     {
-        var list = rows.ToList();
-        var length = Math.Max(1, list.Max(r => r.Length));
-        var data = new long[list.Count * length];
-        Array.Fill(data, paddingId);
-        for (var r = 0; r < list.Count; r++)
+        var own = new HashSet<int>(bag.Terms);
+        var weights = Bm25Weights(bag);
+        var best = new Dictionary<int, int>();
+        for (var i = 0; i < bag.Terms.Length; i++)
         {
-            list[r].CopyTo(data, r * length);
+            if (!families.TryGetValue(bag.Terms[i], out var family))
+            {
+                continue;
+            }
+
+            foreach (var sibling in family)
+            {
+                if (!own.Contains(sibling) && (!best.TryGetValue(sibling, out var source) || weights[i] > weights[source]))
+                {
+                    best[sibling] = i;
+                }
+            }
         }
 
-        return tensor(data, [list.Count, length], device: device);
+        return [.. best.OrderBy(p => p.Key).Select(p => (p.Key, p.Value))];
+    }
+
+    private float[] Bm25Weights(TermBag bag)
+    {
+        var norm = K1 * (1 - B + (B * bag.Length / AverageLength));
+        var count = Documents.Count;
+        var weights = new float[bag.Terms.Length];
+        for (var i = 0; i < weights.Length; i++)
+        {
+            var df = DocumentFrequencies[bag.Terms[i]];
+            var idf = Math.Log(1 + ((count - df + 0.5) / (df + 0.5)));
+            var tf = bag.Frequencies[i];
+            weights[i] = (float)(idf * tf * (K1 + 1) / (tf + norm));
+        }
+
+        return weights;
+    }
+
+    private static TermBag Bag(List<string> terms, Dictionary<string, int> index)
+    {
+        var counts = new SortedDictionary<int, float>();
+        foreach (var term in terms)
+        {
+            if (index.TryGetValue(term, out var id))
+            {
+                counts[id] = counts.GetValueOrDefault(id) + 1;
+            }
+        }
+
+        return new TermBag([.. counts.Keys], [.. counts.Values], terms.Count);
+    }
+}
+
+/// <summary>
+/// A batch of texts as sparse entries: for each of a text's terms its row, its term, a value (a BM25 weight or a query
+/// term frequency), its frequency, its idf and the text's length over avgdl; and for each expansion candidate its row,
+/// its term and the entry it comes from.
+/// </summary>
+public sealed record TextBatch(
+    int Rows, Tensor RowIndex, Tensor Terms, Tensor Values, Tensor Frequencies, Tensor Idf, Tensor LengthRatio,
+    Tensor ExpansionRows, Tensor ExpansionTerms, Tensor ExpansionSources) : IDisposable
+{
+    public static TextBatch Create(
+        IReadOnlyList<TermBag> bags,
+        IReadOnlyList<float[]> values,
+        IReadOnlyList<float[]> idf,
+        IReadOnlyList<float> lengthRatios,
+        IReadOnlyList<IReadOnlyList<(int Term, int Source)>> expansions,
+        Device device)
+    {
+        ArgumentNullException.ThrowIfNull(bags);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(idf);
+        ArgumentNullException.ThrowIfNull(lengthRatios);
+        ArgumentNullException.ThrowIfNull(expansions);
+        var count = bags.Sum(b => b.Terms.Length);
+        var rows = new long[count];
+        var terms = new long[count];
+        var entries = new float[count];
+        var frequencies = new float[count];
+        var idfs = new float[count];
+        var ratios = new float[count];
+        var expansionCount = expansions.Sum(e => e.Count);
+        var expansionRows = new long[expansionCount];
+        var expansionTerms = new long[expansionCount];
+        var expansionSources = new long[expansionCount];
+        var n = 0;
+        var x = 0;
+        for (var r = 0; r < bags.Count; r++)
+        {
+            var first = n;
+            for (var i = 0; i < bags[r].Terms.Length; i++, n++)
+            {
+                rows[n] = r;
+                terms[n] = bags[r].Terms[i];
+                entries[n] = values[r][i];
+                frequencies[n] = bags[r].Frequencies[i];
+                idfs[n] = idf[r][i];
+                ratios[n] = lengthRatios[r];
+            }
+
+            foreach (var (term, source) in expansions[r])
+            {
+                expansionRows[x] = r;
+                expansionTerms[x] = term;
+                expansionSources[x++] = first + source;
+            }
+        }
+
+        return new TextBatch(
+            bags.Count,
+            tensor(rows, device: device),
+            tensor(terms, device: device),
+            tensor(entries, device: device),
+            tensor(frequencies, device: device),
+            tensor(idfs, device: device),
+            tensor(ratios, device: device),
+            tensor(expansionRows, device: device),
+            tensor(expansionTerms, device: device),
+            tensor(expansionSources, device: device));
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { RowIndex, Terms, Values, Frequencies, Idf, LengthRatio, ExpansionRows, ExpansionTerms, ExpansionSources })
+        {
+            t.Dispose();
+        }
     }
 }

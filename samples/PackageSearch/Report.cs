@@ -11,10 +11,10 @@ public static class Report
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public static Table Table(IReadOnlyList<SettingResult> results)
+    public static Table Table(IReadOnlyList<SettingResult> results, string queries)
     {
         ArgumentNullException.ThrowIfNull(results);
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]held-out queries, one Lucene thread[/]");
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(queries)}, one Lucene thread[/]");
         table.AddColumn("setting");
         foreach (var header in new[] { "MRR@10", "R@100", "doc L0", "query L0", "postings", "max DF", "terms >10%", "median ms", "p95 ms", "postings/query" })
         {
@@ -73,17 +73,79 @@ public static class Report
             point.LegendText = $"{r.Setting}: MRR@10 {r.Mrr10.ToString("F3", Invariant)}, {r.MedianMilliseconds.ToString("G3", Invariant)} ms";
         }
 
-        double[] ticks = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000];
+        double[] ticks = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100];
         plot.Axes.Bottom.SetTicks(ticks.Select(Math.Log10).ToArray(), ticks.Select(t => t.ToString("G", Invariant)).ToArray());
+        if (results.FirstOrDefault(r => r.Setting == "BM25") is { } bm25)
+        {
+            // The goal: above BM25's MRR@10 at no more than 1.5× its median latency.
+            var quality = plot.Add.HorizontalLine(bm25.Mrr10, 1, Colors.Gray, LinePattern.Dotted);
+            quality.LegendText = "BM25's MRR@10 and 1.5× its latency";
+            plot.Add.VerticalLine(Math.Log10(1.5 * bm25.MedianMilliseconds), 1, Colors.Gray, LinePattern.Dotted);
+        }
+
         plot.Title("Debian package search: quality against Lucene query latency");
         plot.XLabel("median query latency, ms (one thread, log scale)");
         plot.YLabel("MRR@10");
         var latencies = results.Select(r => Math.Log10(r.MedianMilliseconds)).ToArray();
-        plot.Axes.SetLimits(latencies.Min() - 0.3, latencies.Max() + 0.3, 0, Math.Min(1, results.Max(r => r.Mrr10) * 1.25));
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.Axes.SetLimits(latencies.Min() - 0.15, latencies.Max() + 0.15, results.Min(r => r.Mrr10) - 0.08, Math.Min(1, results.Max(r => r.Mrr10) + 0.03));
+        plot.ShowLegend(Edge.Right);
         var path = Path.Combine(folder, "quality-vs-latency.png");
-        plot.SavePng(path, 1000, 620);
+        plot.SavePng(path, 1200, 620);
         return path;
+    }
+
+    /// <summary>
+    /// Each budgeted model's query and document L0 on the training batches (solid) with their targets (dotted), and λq and
+    /// λd (dashed, right axis), on log scales, over the steps.
+    /// </summary>
+    public static string WriteBudgetChart(string folder, IReadOnlyList<(string Name, List<BudgetStep> Trace)> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var plot = ChartFont.NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var color = 0;
+        foreach (var (name, trace) in runs)
+        {
+            var steps = trace.Select(t => (double)t.Step).ToArray();
+            foreach (var (side, l0, target, weight) in new (string, Func<BudgetStep, double>, Func<BudgetStep, double>, Func<BudgetStep, double>)[]
+            {
+                ("query", t => t.QueryL0, t => t.QueryTarget, t => t.QueryWeight),
+                ("document", t => t.DocL0, t => t.DocTarget, t => t.DocWeight),
+            })
+            {
+                var c = palette.GetColor(color++);
+                Line(plot, steps, trace.Select(t => Math.Log10(Math.Max(l0(t), 0.1))).ToArray(), c, LinePattern.Solid, $"{side} L0 · {name}", right: false);
+                Line(plot, steps, trace.Select(t => Math.Log10(Math.Max(target(t), 0.1))).ToArray(), c, LinePattern.Dotted, null, right: false);
+                Line(plot, steps, trace.Select(t => Math.Log10(Math.Max(weight(t), 1e-12))).ToArray(), c, LinePattern.Dashed, $"λ ({side}) · {name}", right: true);
+            }
+        }
+
+        plot.Title("Sparsity budgets: L0 on the training batches (solid), targets (dotted), λ (dashed)");
+        plot.XLabel("training step");
+        plot.Axes.Left.Label.Text = "L0, log10";
+        plot.Axes.Right.Label.Text = "λ, log10";
+        plot.ShowLegend(Edge.Bottom);
+        var path = Path.Combine(folder, "budgets.png");
+        plot.SavePng(path, 1100, 720);
+        return path;
+    }
+
+    private static void Line(Plot plot, double[] xs, double[] ys, ScottPlot.Color color, LinePattern pattern, string? legend, bool right)
+    {
+        var line = plot.Add.Scatter(xs, ys);
+        line.Color = color;
+        line.LinePattern = pattern;
+        line.LineWidth = 1.5f;
+        line.MarkerSize = 0;
+        if (legend is not null)
+        {
+            line.LegendText = legend;
+        }
+
+        if (right)
+        {
+            line.Axes.YAxis = plot.Axes.Right;
+        }
     }
 
     /// <summary>The document frequencies of each learned index's most frequent terms, longest posting list first.</summary>

@@ -27,7 +27,7 @@ public sealed class SearchIndex : IDisposable
     public const string OrdinalField = "ordinal";
 
     /// <summary>The BM25 index's analyzer, shared by indexing and every query (Lucene analyzers are reusable and thread-safe).</summary>
-    private static readonly StandardAnalyzer Analyzer = new(Version);
+    internal static readonly StandardAnalyzer Analyzer = new(Version);
 
     private readonly Lucene.Net.Store.Directory directory;
     private readonly DirectoryReader reader;
@@ -50,14 +50,20 @@ public sealed class SearchIndex : IDisposable
     /// <summary>The number of documents.</summary>
     public int DocumentCount => reader.NumDocs;
 
-    /// <summary>The BM25 baseline: the descriptions through Lucene's standard analyzer, scored by <see cref="BM25Similarity"/>.</summary>
-    public static SearchIndex Bm25(IReadOnlyList<PackageDescription> documents, Action<int> onDocument)
+    /// <summary>The stemming analyzer of the stemmed BM25 row: Lucene's English analyzer (Porter stemmer).</summary>
+    internal static readonly Lucene.Net.Analysis.En.EnglishAnalyzer StemmingAnalyzer = new(Version);
+
+    /// <summary>
+    /// The BM25 baseline: the descriptions through Lucene's standard analyzer (or <paramref name="analyzer"/>), scored by
+    /// <see cref="BM25Similarity"/> with Lucene's k1 = 1.2 and b = 0.75 unless given.
+    /// </summary>
+    public static SearchIndex Bm25(IReadOnlyList<PackageDescription> documents, Action<int> onDocument, float k1 = 1.2f, float b = 0.75f, Analyzer? analyzer = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(onDocument);
-        var similarity = new BM25Similarity();
+        var similarity = new BM25Similarity(k1, b);
         var directory = new RAMDirectory();
-        var config = new IndexWriterConfig(Version, Analyzer) { Similarity = similarity, OpenMode = OpenMode.CREATE };
+        var config = new IndexWriterConfig(Version, analyzer ?? Analyzer) { Similarity = similarity, OpenMode = OpenMode.CREATE };
         using (var writer = new IndexWriter(directory, config))
         {
             for (var d = 0; d < documents.Count; d++)
@@ -80,10 +86,10 @@ public sealed class SearchIndex : IDisposable
     public const string TextFieldName = "text";
 
     /// <summary>A keyword query for the BM25 index: the text's analyzed terms as a disjunction (repeated terms add up).</summary>
-    public static Query Bm25Query(string text)
+    public static Query Bm25Query(string text, Analyzer? analyzer = null)
     {
         var terms = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (var stream = Analyzer.GetTokenStream(TextFieldName, text))
+        using (var stream = (analyzer ?? Analyzer).GetTokenStream(TextFieldName, text))
         {
             var term = stream.AddAttribute<ICharTermAttribute>();
             stream.Reset();

@@ -2,24 +2,25 @@ using LightningIr.Regularization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-using SampleSupport;
-
 namespace PackageSearch;
 
 /// <summary>The regularization a model is trained with.</summary>
 public enum Regularization
 {
-    /// <summary>The contrastive loss alone.</summary>
-    None,
+    /// <summary>Not trained: the encoder's start, BM25's weights in an impact index.</summary>
+    Untrained,
 
-    /// <summary>Plus FLOPS (Paria et al., 2020), as in SPLADE.</summary>
+    /// <summary>FLOPS (Paria et al., 2020), as in SPLADE.</summary>
     Flops,
 
-    /// <summary>Plus DF-FLOPS (Porco et al., 2025): FLOPS with each term's penalty weighted by its document frequency.</summary>
+    /// <summary>DF-FLOPS (Porco et al., 2025): FLOPS with each term's penalty weighted by its document frequency.</summary>
     DfFlops,
 }
 
-/// <summary>How the three models are trained.</summary>
+/// <summary>One model of the comparison: its regularizer, and whether sparsity budgets or fixed weights set λ.</summary>
+public sealed record ModelPlan(string Name, Regularization Regularization, bool Budgeted);
+
+/// <summary>How the models are trained.</summary>
 public sealed record TrainingSettings(
     int Steps,
     int BatchSize,
@@ -32,107 +33,157 @@ public sealed record TrainingSettings(
     double FrequencyScale,
     double Alpha,
     double Beta,
-    int Seed);
+    int Seed,
+    double QueryL0,
+    double DocL0);
 
-/// <summary>Trains the sparse encoder on the package descriptions with the in-batch contrastive loss.</summary>
+/// <summary>A budgeted model's state after one step: the sparsity measured on the batch, the targets and λ.</summary>
+public sealed record BudgetStep(int Step, double QueryL0, double QueryTarget, double DocL0, double DocTarget, double QueryWeight, double DocWeight);
+
+/// <summary>
+/// Trains the encoder on (synopsis, description) pairs with a contrastive loss over in-batch and BM25-mined hard
+/// negatives, as SPLADE and Tevatron train.
+/// </summary>
 public static class Training
 {
     private const int EncodeChunk = 256;
 
     /// <summary>
-    /// Trains one model from the seed's initial weights (the same for every setting) and returns it. DF-FLOPS
-    /// re-estimates the document frequencies every <see cref="TrainingSettings.FrequencyEvery"/> steps from the current
-    /// model's vectors of the held-out frequency sample and weights both sides' penalties with activ(DF / |C|; α, β).
+    /// Trains one model from the seed's initial weights (the same for every plan; an untrained plan returns them).
+    /// Each query is scored against every document of the batch: the positives of all queries and one hard negative per
+    /// query, drawn from its BM25 top 20 without its positive. Fixed weights warm up quadratically over the warmup
+    /// fraction; budgets start from λ = 1e-3 and warm their targets up over the same fraction (the recommended recipe).
+    /// DF-FLOPS re-estimates document frequencies every <see cref="TrainingSettings.FrequencyEvery"/> steps.
     /// </summary>
-    public static ExpansionEncoder Train(KnownItemCorpus corpus, TrainingSettings settings, Regularization regularization, Device device, Action<int, IReadOnlyDictionary<string, double>> onStep)
+    public static ExpansionEncoder Train(
+        KnownItemCorpus corpus, HardNegatives negatives, TrainingSettings settings, ModelPlan plan, Device device, Action<int> onStep, List<BudgetStep> trace)
     {
         ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(negatives);
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(onStep);
+        ArgumentNullException.ThrowIfNull(trace);
         manual_seed(settings.Seed);
         var encoder = new ExpansionEncoder(corpus.VocabularySize, settings.HiddenSize);
         encoder.to(device);
-        using var optimizer = optim.Adam(encoder.parameters(), settings.LearningRate);
-        var objective = new TrainingObjective("ContrastiveLoss");
-        FlopsRegularization? flops = null;
-        RegularizationWeightScheduler? schedule = null;
-        if (regularization != Regularization.None)
+        if (plan.Regularization == Regularization.Untrained)
         {
-            var scale = regularization == Regularization.DfFlops ? settings.FrequencyScale : 1;
-            flops = new FlopsRegularization(settings.QueryWeight * scale, settings.DocWeight * scale);
-            objective.Add(flops);
-            schedule = ConstantSchedulerWithQuadraticWarmup.FromWarmupRatio(flops, settings.Steps, settings.WarmupRatio);
+            return encoder;
         }
 
+        var warmup = (long)(settings.Steps * settings.WarmupRatio);
+        var scale = plan.Regularization == Regularization.DfFlops && !plan.Budgeted ? settings.FrequencyScale : 1;
+        var flops = plan.Budgeted
+            ? new FlopsRegularization(1e-3, 1e-3)
+            : new FlopsRegularization(settings.QueryWeight * scale, settings.DocWeight * scale);
+        var budget = plan.Budgeted ? new SparsityBudget(flops, settings.QueryL0, settings.DocL0, warmupSteps: warmup) : null;
+        var schedule = plan.Budgeted ? null : new ConstantSchedulerWithQuadraticWarmup(flops, warmup);
+        var objective = budget is null ? new TrainingObjective("ContrastiveLoss").Add(flops) : new TrainingObjective("ContrastiveLoss").Add(budget);
+        // The per-term factors and BM25's k1 and b learn at the full rate; the embeddings and context layers, which every
+        // term shares, 30 times slower, so that they refine BM25 instead of overwriting it (tuned on the validation queries).
+        var optimizers = new List<optim.Optimizer>
+        {
+            optim.Adam(encoder.FactorParameters, settings.LearningRate),
+            optim.Adam(encoder.ContextParameters, settings.LearningRate / 30),
+        };
         using var estimator = new DocumentFrequencyEstimator();
         var random = new Random(settings.Seed + 1);
         try
         {
             for (var step = 1; step <= settings.Steps; step++)
             {
-                if (regularization == Regularization.DfFlops && (step - 1) % settings.FrequencyEvery == 0)
+                if (plan.Regularization == Regularization.DfFlops && (step - 1) % settings.FrequencyEvery == 0)
                 {
-                    SetTermWeights(flops!, estimator, encoder, corpus, settings, device);
+                    SetTermWeights(flops, estimator, encoder, corpus, settings, device);
                 }
 
                 schedule?.Step(step);
                 using var scope = NewDisposeScope();
                 var targets = corpus.TrainingBatch(settings.BatchSize, random);
-                optimizer.zero_grad();
-                var values = ContrastiveStep.Backward(
-                    encoder, corpus.QueryBatch(targets, encoder.PaddingId, device), corpus.DocumentBatch(targets, encoder.PaddingId, device), objective);
-                optimizer.step();
-                onStep(step, values);
+                var documents = targets.Concat(targets.Select(t => negatives.Draw(t, random))).ToArray();
+                using var queryBatch = corpus.QueryBatch(targets, device);
+                using var documentBatch = corpus.DocumentBatch(documents, device);
+                var queries = encoder.EncodeQueries(queryBatch);
+                var docs = encoder.EncodeDocuments(documentBatch);
+                var output = new BiEncoderOutput(QueryEmbeddings: new(queries.unsqueeze(1)), DocEmbeddings: new(docs.unsqueeze(1)));
+                // The budget measures the positives alone: BM25's hard negatives are longer than the collection's average
+                // document, and the budget is for the index, which holds the collection.
+                budget?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(docs.narrow(0, 0, targets.Length).unsqueeze(1))));
+                // Only the queries' own terms score, so the dot products need those columns alone.
+                var columns = queryBatch.Terms.unique().Item1;
+                var scores = queries.index_select(1, columns).matmul(docs.index_select(1, columns).T);
+                var ranking = nn.functional.cross_entropy(scores, arange(targets.Length, device: device));
+
+                var result = objective.Compute(ranking, output);
+                optimizers.ForEach(o => o.zero_grad());
+                result.Loss.backward();
+                optimizers.ForEach(o => o.step());
+                if (budget is not null)
+                {
+                    trace.Add(new BudgetStep(
+                        step, budget.MeasuredQueryL0 ?? 0, budget.CurrentQueryL0Target ?? 0, budget.MeasuredDocL0 ?? 0, budget.CurrentDocL0Target ?? 0, flops.QueryWeight, flops.DocWeight));
+                }
+
+                onStep(step);
             }
         }
         finally
         {
-            schedule?.Restore();
-            flops?.DocTermWeights?.Dispose();
+            flops.DocTermWeights?.Dispose();
+            optimizers.ForEach(o => o.Dispose());
         }
 
         return encoder;
     }
 
     /// <summary>Encodes documents (or, with <paramref name="queries"/>, their synopses) into host-side sparse vectors.</summary>
-    public static SparseVector[] Encode(ExpansionEncoder encoder, KnownItemCorpus corpus, IReadOnlyList<int> documents, bool queries, Device device)
+    public static SparseVector[] Encode(ExpansionEncoder encoder, KnownItemCorpus corpus, IReadOnlyList<int> documents, bool queries, Device device, Action<int>? onDone = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(documents);
         var vectors = new SparseVector[documents.Count];
         using var noGrad = no_grad();
-        encoder.eval();
         for (var start = 0; start < documents.Count; start += EncodeChunk)
         {
             using var scope = NewDisposeScope();
             var chunk = documents.Skip(start).Take(EncodeChunk).ToArray();
-            var tokens = queries ? corpus.QueryBatch(chunk, encoder.PaddingId, device) : corpus.DocumentBatch(chunk, encoder.PaddingId, device);
-            var weights = encoder.call(tokens).squeeze(1).cpu();
-            var data = weights.data<float>().ToArray();
-            var width = (int)weights.shape[1];
+            using var batch = queries ? corpus.QueryBatch(chunk, device) : corpus.DocumentBatch(chunk, device);
+            var dense = queries ? encoder.EncodeQueries(batch) : encoder.EncodeDocuments(batch);
+            var positions = dense.nonzero().cpu();
+            var rows = positions[.., 0].data<long>().ToArray();
+            var terms = positions[.., 1].data<long>().ToArray();
+            var weights = dense.cpu().flatten().index_select(0, positions[.., 0].mul(dense.shape[1]).add(positions[.., 1])).data<float>().ToArray();
+            var n = 0;
             for (var r = 0; r < chunk.Length; r++)
             {
-                vectors[start + r] = SparseVector.FromDense(data.AsSpan(r * width, width));
+                var first = n;
+                while (n < rows.Length && rows[n] == r)
+                {
+                    n++;
+                }
+
+                vectors[start + r] = new SparseVector(terms[first..n].Select(t => (int)t).ToArray(), weights[first..n]);
             }
+
+            onDone?.Invoke(start + chunk.Length);
         }
 
-        encoder.train();
         return vectors;
     }
 
     private static void SetTermWeights(FlopsRegularization flops, DocumentFrequencyEstimator estimator, ExpansionEncoder encoder, KnownItemCorpus corpus, TrainingSettings settings, Device device)
     {
         using var noGrad = no_grad();
-        encoder.eval();
         estimator.Reset();
         for (var start = 0; start < corpus.FrequencySample.Length; start += EncodeChunk)
         {
             using var scope = NewDisposeScope();
-            estimator.Add(encoder.call(corpus.DocumentBatch(corpus.FrequencySample.Skip(start).Take(EncodeChunk), encoder.PaddingId, device)));
+            using var batch = corpus.DocumentBatch(corpus.FrequencySample.Skip(start).Take(EncodeChunk).ToArray(), device);
+            estimator.Add(encoder.EncodeDocuments(batch));
         }
 
-        encoder.train();
         using var fractions = estimator.Fractions();
         var weights = TermWeighting.DocumentFrequencyWeights(fractions, settings.Alpha, settings.Beta).DetachFromDisposeScope();
         var old = flops.DocTermWeights;
@@ -143,22 +194,38 @@ public static class Training
 }
 
 /// <summary>A text's non-zero term weights, term ids ascending.</summary>
-public sealed record SparseVector(int[] Terms, float[] Weights)
+public sealed record SparseVector(int[] Terms, float[] Weights);
+
+/// <summary>For each training target, the top documents BM25 ranks for its synopsis, the target itself left out.</summary>
+public sealed class HardNegatives
 {
-    /// <summary>The non-zero entries of a dense vector.</summary>
-    public static SparseVector FromDense(ReadOnlySpan<float> dense)
+    private readonly Dictionary<int, int[]> ranked;
+
+    private HardNegatives(Dictionary<int, int[]> ranked) => this.ranked = ranked;
+
+    /// <summary>Searches the BM25 index for every training query (one thread).</summary>
+    public static HardNegatives Mine(SearchIndex bm25, KnownItemCorpus corpus, int depth, Action<int> onQuery)
     {
-        var terms = new List<int>();
-        var weights = new List<float>();
-        for (var j = 0; j < dense.Length; j++)
+        ArgumentNullException.ThrowIfNull(bm25);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(onQuery);
+        var ranked = new Dictionary<int, int[]>(corpus.TrainingTargets.Length);
+        for (var i = 0; i < corpus.TrainingTargets.Length; i++)
         {
-            if (dense[j] != 0)
-            {
-                terms.Add(j);
-                weights.Add(dense[j]);
-            }
+            var target = corpus.TrainingTargets[i];
+            var hits = bm25.Search(SearchIndex.Bm25Query(corpus.Documents[target].Synopsis), depth + 1);
+            ranked[target] = hits.Where(h => h != target).Take(depth).ToArray();
+            onQuery(i + 1);
         }
 
-        return new SparseVector([.. terms], [.. weights]);
+        return new HardNegatives(ranked);
+    }
+
+    /// <summary>One of the target's hard negatives, or a random document when BM25 found none.</summary>
+    public int Draw(int target, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var candidates = ranked[target];
+        return candidates.Length > 0 ? candidates[random.Next(candidates.Length)] : random.Next(ranked.Count);
     }
 }
