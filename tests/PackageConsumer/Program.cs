@@ -57,7 +57,26 @@ Check(lastL0 < firstL0, "FLOPS regularization made the document vectors sparser"
 Check(flops.QueryWeight == 0.05, "Restore put the base weight back");
 Check(DisposeScopeManager.Statistics.ThreadTotalLiveCount == 0, "no tensor outlived its dispose scope");
 
-// 2. Inspect the package this program was built against.
+// 2. A sparsity budget from the package sets λd for a target document L0.
+var budgeted = new FlopsRegularization(queryWeight: 0, docWeight: 1e-3);
+var budget = new SparsityBudget(budgeted, docL0: 50);
+for (var step = 1; step <= 40; step++)
+{
+    using var scope = NewDisposeScope();
+    var queries = encoder.call(queryInputs).log1p().unsqueeze(1);
+    var docs = encoder.call(docInputs).log1p().unsqueeze(1);
+    var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
+    budget.Update(output);
+    var loss = nn.functional.cross_entropy(queries.squeeze(1).matmul(docs.squeeze(1).T), arange(16)).add(budgeted.ComputeLoss(output));
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+}
+
+Console.WriteLine($"budget: document L0 {budget.MeasuredDocL0:F1} against {budget.DocL0}, λd {budgeted.DocWeight:G3}");
+Check(budget.Step == 40 && budgeted.DocWeight != 1e-3 && double.IsFinite(budgeted.DocWeight), "the budget moved λd");
+
+// 3. Inspect the package this program was built against.
 var feed = args.Length > 0 ? args[0] : throw new ArgumentException("usage: PackageConsumer <feed folder>");
 var package = Directory.GetFiles(feed, "LightningIr.Regularization.*.nupkg").Single(p => !p.EndsWith(".symbols.nupkg", StringComparison.Ordinal));
 using (var zip = ZipFile.OpenRead(package))
