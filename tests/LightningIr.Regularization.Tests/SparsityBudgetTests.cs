@@ -307,6 +307,11 @@ public sealed class SparsityBudgetTests
             FluentActions.Invoking(() => new SparsityBudget(loss, docL0: 5, minWeight: bad)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("minWeight");
         }
 
+        FluentActions.Invoking(() => new SparsityBudget(loss, docL0: -2)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("A sparsity target must be a finite number > 0, but docL0 was -2*");
+        FluentActions.Invoking(() => new SparsityBudget(loss, docL0: 5, updateRate: 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("The update rate must be a finite number > 0*");
+        FluentActions.Invoking(() => new SparsityBudget(loss, docL0: 5, minWeight: 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("The smallest weight must be a finite number > 0*");
+        FluentActions.Invoking(() => new SparsityBudget(loss, docL0: 5, minWeight: 2, maxWeight: 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("The largest weight must be finite and at least the smallest (2)*");
+
         FluentActions.Invoking(() => new SparsityBudget(loss, docL0: 5, flops: 3)).Should().Throw<ArgumentException>().WithParameterName("flops").WithMessage("Give either L0 targets or a FLOPS target*");
         FluentActions.Invoking(() => new SparsityBudget(loss, queryL0: 5, flops: 3)).Should().Throw<ArgumentException>().WithParameterName("flops");
         FluentActions.Invoking(() => new SparsityBudget(loss, docL0: 5, warmupSteps: -1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("warmupSteps");
@@ -330,6 +335,9 @@ public sealed class SparsityBudgetTests
         FluentActions.Invoking(() => new SparsityBudget(flops, queryL0: Length + 0.5).Update(Batch(3, 3))).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => new SparsityBudget(flops, flops: Length + 1).Update(Batch(3, 3))).Should().Throw<ArgumentOutOfRangeException>();
         new SparsityBudget(flops, flops: Length).Measure(Batch(3, 3)).VectorLength.Should().Be(Length);
+        var whole = new SparsityBudget(new FlopsRegularization(), docL0: Length);
+        whole.Update(Batch(3, 3));
+        whole.Step.Should().Be(1, "a target of every term fits");
         tooLong.Step.Should().Be(0);
         flops.DocWeight.Should().Be(2e-3);
 
@@ -377,10 +385,11 @@ public sealed class SparsityBudgetTests
         measurement.Device.type.Should().Be(DeviceType.CPU);
         FluentActions.Invoking(() => SparsityMeasurement.Sum([])).Should().Throw<ArgumentException>().WithMessage("There are no measurements to sum*");
         FluentActions.Invoking(() => SparsityMeasurement.Sum(null!)).Should().Throw<ArgumentNullException>();
-        FluentActions.Invoking(() => SparsityMeasurement.Sum([measurement, null!])).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SparsityMeasurement.Sum([measurement, null!])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
+        FluentActions.Invoking(() => SparsityMeasurement.Sum([null!, measurement])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
         FluentActions.Invoking(() => measurement.Add(null!)).Should().Throw<ArgumentNullException>();
         var other = new SparsityBudget(new L1Regularization(), docL0: 10).Measure(Output(ones(2, 7), ones(2, 7)));
-        FluentActions.Invoking(() => measurement.Add(other)).Should().Throw<ArgumentException>().WithMessage("Measurements do not match: one holds 4 counts of vectors of 100 terms, the other 4 of 7*");
+        FluentActions.Invoking(() => measurement.Add(other)).Should().Throw<ArgumentException>().WithMessage("Measurements do not match: one holds 4 counts of vectors of 100 terms, the other 4 of 7*Measure every part with the same budget.*");
         var flopsMeasurement = new SparsityBudget(new L1Regularization(), flops: 1).Measure(Batch(3, 30));
         FluentActions.Invoking(() => measurement.Add(flopsMeasurement)).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => measurement.AllReduce(null!)).Should().Throw<ArgumentNullException>();
@@ -398,6 +407,8 @@ public sealed class SparsityBudgetTests
         FluentActions.Invoking(() => measurement.Add(sum)).Should().Throw<ObjectDisposedException>();
         FluentActions.Invoking(() => sum.Add(measurement)).Should().Throw<ObjectDisposedException>();
         FluentActions.Invoking(() => measurement.AllReduce(t => t)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => SparsityMeasurement.Sum([measurement])).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => SparsityMeasurement.Sum([measurement, sum])).Should().Throw<ObjectDisposedException>();
     }
 
     [Fact]
@@ -465,8 +476,96 @@ public sealed class SparsityBudgetTests
         values["L1Regularization/query_weight"].Should().Be(other.Regularizer.QueryWeight);
         values["L1Regularization"].Should().BeGreaterThan(0);
         objective.Regularizers.Select(r => r.Weight).Should().Equal(0.5, 1.0);
-        new TrainingObjective().Add(new SparsityBudget(new L1Regularization(), queryL0: 3)).Compute(zeros(1).squeeze(), output)
-            .Values.Keys.Should().Contain(["L1Regularization/query_weight", "L1Regularization/doc_weight"]);
+        var queryBudget = new SparsityBudget(new L1Regularization(), queryL0: 3);
+        queryBudget.Update(output);
+        var queryValues = new TrainingObjective().Add(queryBudget).Compute(zeros(1).squeeze(), output).Values;
+        queryValues.Keys.Should().Contain(["L1Regularization/query_weight", "L1Regularization/doc_weight"]);
+        queryValues["L1Regularization/query_l0"].Should().Be(4);
+        queryValues["L1Regularization/query_l0_target"].Should().Be(3);
+        queryValues.Should().NotContainKey("L1Regularization/doc_l0");
+    }
+
+    [Fact]
+    public void Sides_name_the_weights_the_budget_sets()
+    {
+        var loss = new L1Regularization();
+        new SparsityBudget(loss, queryL0: 5).Sides.Should().Be(RegularizationSide.Query);
+        new SparsityBudget(loss, docL0: 5).Sides.Should().Be(RegularizationSide.Doc);
+        new SparsityBudget(loss, queryL0: 5, docL0: 5).Sides.Should().Be(RegularizationSide.Both);
+        new SparsityBudget(loss, flops: 5).Sides.Should().Be(RegularizationSide.Both);
+    }
+
+    [Fact]
+    public void Every_targeted_side_and_the_flops_target_warm_up_from_their_own_first_measurement()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), queryL0: 2, docL0: 3, warmupSteps: 2);
+        budget.Update(Batch(32, 48));
+        budget.Update(Batch(16, 20));
+        budget.State.QueryStart.Should().Be(32);
+        budget.State.DocStart.Should().Be(48);
+        budget.CurrentQueryL0Target.Should().Be(2);
+        budget.CurrentDocL0Target.Should().Be(3, "at the end of the warmup the stated target itself, not exp(ln 3)");
+
+        var flops = new SparsityBudget(new FlopsRegularization(), flops: 1, warmupSteps: 4);
+        flops.Update(Batch(50, 50));
+        var first = flops.MeasuredFlops!.Value;
+        flops.Update(Batch(10, 10));
+        flops.State.FlopsStart.Should().Be(first);
+        flops.State.QueryStart.Should().BeNull();
+        flops.CurrentFlopsTarget.Should().BeApproximately(Math.Sqrt(first), 1e-9, "halfway from the first measurement to 1 on a log scale");
+    }
+
+    [Fact]
+    public void Both_sides_take_over_from_a_schedule_and_keep_their_own_multiplier()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var budget = new SparsityBudget(flops, queryL0: 10, docL0: 10);
+        new ConstantSchedulerWithQuadraticWarmup(flops, numWarmupSteps: 10).Step(5);
+        budget.Update(Batch(10, 10));
+        flops.QueryWeight.Should().Be(1e-3 * 0.25, "at the target, the weight the schedule left stays");
+        flops.DocWeight.Should().Be(1e-3 * 0.25);
+
+        budget.Update(Batch(40, 10));
+        var multiplier = 1e-3 * 0.25 * Math.Exp(SparsityBudget.DefaultUpdateRate * Math.Log(4));
+        budget.State.QueryMultiplier.Should().BeApproximately(multiplier, 1e-18, "the multiplier moves from its own last value, not from the applied weight");
+        budget.Update(Batch(10, 10));
+        flops.QueryWeight.Should().BeApproximately(multiplier, 1e-18, "back at the target the applied weight is the multiplier");
+    }
+
+    [Fact]
+    public void A_state_at_step_zero_with_zero_weights_loads()
+    {
+        var flops = new FlopsRegularization(queryWeight: 0, docWeight: 1e-3);
+        var budget = new SparsityBudget(flops, docL0: 10);
+        budget.LoadState(budget.State with { DocWeight = 0, DocMultiplier = 0, DocStart = 0 });
+        budget.Step.Should().Be(0);
+        flops.DocWeight.Should().Be(0);
+        flops.QueryWeight.Should().Be(0);
+    }
+
+    [Fact]
+    public void Masked_sequences_of_several_vectors_count_per_vector()
+    {
+        using var scope = NewDisposeScope();
+        // [3, 2, V]: six vectors with 1, 2, 3, 4, 5, 6 non-zeros; the mask keeps vectors (0, 0), (1, 1) and (2, 0).
+        var doc = WithNonZeros(1, 2, 3, 4, 5, 6).reshape(3, 2, Length);
+        var query = WithNonZeros(7, 8, 9, 10, 11, 12).reshape(3, 2, Length);
+        var mask = tensor(new[] { true, false, false, true, true, false }).reshape(3, 2);
+        var output = Output(query, doc, mask, mask);
+        var loss = new L1Regularization { UseScoringMask = true };
+
+        var l0 = new SparsityBudget(loss, queryL0: 5, docL0: 5);
+        l0.Update(output);
+        l0.MeasuredDocL0.Should().Be((1 + 4 + 5) / 3.0);
+        l0.MeasuredQueryL0.Should().Be((7 + 10 + 11) / 3.0);
+
+        var flops = new SparsityBudget(loss, flops: 1);
+        flops.Update(output);
+        var keptDoc = WithNonZeros(1, 4, 5);
+        var keptQuery = WithNonZeros(7, 10, 11);
+        flops.MeasuredFlops.Should().BeApproximately(SparsityMetrics.Flops(keptQuery, keptDoc), 1e-12);
     }
 
     /// <summary>Regularizes the first quarter of the terms only.</summary>

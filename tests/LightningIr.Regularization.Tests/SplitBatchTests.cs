@@ -206,6 +206,8 @@ public sealed class SplitBatchTests
             .Should().Throw<ArgumentException>().WithParameterName("total").WithMessage("*collected by L1Regularization*L2Regularization*");
         FluentActions.Invoking(() => new FlopsRegularization(docThreshold: 2).ComputeLoss(output, new FlopsRegularization().CollectStatistics(output)))
             .Should().Throw<ArgumentException>().WithMessage("*DocThreshold=*DocThreshold=2*");
+        FluentActions.Invoking(() => new FlopsRegularization(queryThreshold: 3).ComputeLoss(output, new FlopsRegularization().CollectStatistics(output)))
+            .Should().Throw<ArgumentException>().WithMessage("*QueryThreshold=*QueryThreshold=3*");
         FluentActions.Invoking(() => new L1Regularization { UseScoringMask = true }.ComputeLossComponents(output, l1))
             .Should().Throw<ArgumentException>().WithMessage("*UseScoringMask=False*UseScoringMask=True*");
         FluentActions.Invoking(() => l1.Add(new L2Regularization().CollectStatistics(output)))

@@ -135,5 +135,25 @@ public sealed class ValidationTests
         new DerivedFlops().Name.Should().Be(nameof(DerivedFlops));
     }
 
+    [Fact]
+    public void Penalties_refuse_bad_settings_when_created_directly()
+    {
+        foreach (var order in new[] { 0.5, 0, double.NaN, double.NegativeInfinity })
+        {
+            FluentActions.Invoking(() => new VectorNormPenalty(order)).Should().Throw<ArgumentOutOfRangeException>()
+                .WithParameterName("order").WithMessage("A vector norm's order must be at least 1 (or positive infinity)*");
+        }
+
+        new VectorNormPenalty(double.PositiveInfinity).Order.Should().Be(double.PositiveInfinity);
+        using var integers = ones(4, dtype: ScalarType.Int64);
+        FluentActions.Invoking(() => new FlopsPenalty(termWeights: integers)).Should().Throw<ArgumentException>()
+            .WithParameterName("termWeights").WithMessage("Term weights must be a floating-point tensor, but have dtype Int64*");
+        var disposed = ones(4);
+        disposed.Dispose();
+        FluentActions.Invoking(() => new FlopsPenalty(termWeights: disposed)).Should().Throw<ArgumentException>()
+            .WithParameterName("termWeights").WithMessage("The term weights tensor has been disposed*");
+        FluentActions.Invoking(() => new FlopsPenalty(threshold: -1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("threshold");
+    }
+
     private sealed class DerivedFlops : FlopsRegularization;
 }
