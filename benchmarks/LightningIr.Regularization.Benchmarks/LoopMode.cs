@@ -6,7 +6,7 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// A plain loop for profilers and A/B runs
-/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|clone&gt; [calls] [shape] [fresh|accumulated|activation]</c>):
+/// (<c>-- loop &lt;L1|L2|FLOPS&gt; &lt;literal|library|share|clone&gt; [calls] [shape] [fresh|accumulated|activation]</c>):
 /// forward+backward at SPLADE shapes (or Lightning IR's 4×8×4 with <c>tiny</c>, or <c>N</c>×<c>D</c> vectors for both
 /// sides with <c>NxD</c>), nothing else in the process's hot path; prints the mean time and
 /// page faults of a call after a tenth of the calls as warm-up. The gradients are fresh each call (the default), accumulate into the leaves' existing
@@ -37,12 +37,16 @@ public static class LoopMode
         using var doc = SpladeLike.Embeddings(docShape);
         var regularizer = Regularizers.Create(loss);
         Tensor Input(Tensor leaf) => activation ? leaf.relu() : leaf;
+        // The split path's share: these embeddings as one of two equal parts of a batch.
+        using var halfStatistics = regularizer.CollectStatistics(new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc)));
+        using var total = halfStatistics.Add(halfStatistics);
         Action call = variant switch
         {
+            "share" => () => regularizer.ComputeLoss(new BiEncoderOutput(QueryEmbeddings: new(Input(query)), DocEmbeddings: new(Input(doc))), total).backward(),
             "literal" => () => LiteralLightningIr.Compute(loss, Input(query), Input(doc), regularizer.QueryWeight, regularizer.DocWeight).backward(),
             "library" => () => regularizer.ComputeLoss(Input(query), Input(doc)).backward(),
             "clone" => () => { query.clone(); doc.clone(); },
-            _ => throw new ArgumentException($"Unknown variant '{variant}'; expected literal, library or clone.", nameof(variant)),
+            _ => throw new ArgumentException($"Unknown variant '{variant}'; expected literal, library, share or clone.", nameof(variant)),
         };
         var warmUp = calls / 10;
         var clock = new System.Diagnostics.Stopwatch();
