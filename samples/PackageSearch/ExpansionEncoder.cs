@@ -82,13 +82,13 @@ public sealed class ExpansionEncoder : nn.Module
             .view(batch.Rows, vocabularySize).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Queries (values: term frequencies) to dense vectors [rows, vocabulary] holding only their own terms.</summary>
+    /// <summary>Queries to dense vectors [rows, vocabulary] holding only their own terms.</summary>
     public Tensor EncodeQueries(TextBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
         var (terms, context) = Context(batch, queryContext);
-        var weights = batch.Values.mul(Factor(terms, context, batch, queryFactor, queryBilinear));
+        var weights = batch.Frequencies.mul(Factor(terms, context, batch, queryFactor, queryBilinear));
         var flat = batch.RowIndex.mul(vocabularySize).add(batch.Terms);
         return zeros(batch.Rows * (long)vocabularySize, dtype: weights.dtype, device: weights.device)
             .scatter(0, flat, weights).view(batch.Rows, vocabularySize).MoveToOuterDisposeScope();

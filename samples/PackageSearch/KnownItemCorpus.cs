@@ -34,7 +34,7 @@ public sealed class KnownItemCorpus
     private readonly TermBag[] documentBags;
     private readonly TermBag[] queryBags;
     private readonly float[][] bm25;
-    private readonly float[] idf;
+    private readonly double[] idf;
     private readonly (int Term, int Source)[][] siblings;
 
     public KnownItemCorpus(IReadOnlyList<PackageDescription> packages, CorpusSettings settings)
@@ -62,8 +62,8 @@ public sealed class KnownItemCorpus
         FrequencySample = Enumerable.Range(settings.EvaluationQueries + settings.ValidationQueries, settings.FrequencySample).ToArray();
         TrainingTargets = Enumerable.Range(reserved, Documents.Count - reserved).ToArray();
 
-        var documentTerms = Documents.Select(d => Analyze(d.Description)).ToArray();
-        var queryTerms = Documents.Select(d => Analyze(d.Synopsis)).ToArray();
+        var documentTerms = Documents.Select(d => SearchIndex.Analyze(d.Description)).ToArray();
+        var queryTerms = Documents.Select(d => SearchIndex.Analyze(d.Synopsis)).ToArray();
         var frequency = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var terms in documentTerms)
         {
@@ -84,12 +84,12 @@ public sealed class KnownItemCorpus
         queryBags = queryTerms.Select(t => Bag(t, index)).ToArray();
         DocumentFrequencies = Vocabulary.Select(t => frequency[t]).ToArray();
         AverageLength = documentBags.Average(b => (double)b.Length);
+        idf = DocumentFrequencies.Select(df => Math.Log(1 + ((Documents.Count - df + 0.5) / (df + 0.5)))).ToArray();
         bm25 = documentBags.Select(Bm25Weights).ToArray();
-        idf = DocumentFrequencies.Select(df => (float)Math.Log(1 + ((Documents.Count - df + 0.5) / (df + 0.5)))).ToArray();
         var stems = Vocabulary.Select(Stem).ToArray();
         var families = Enumerable.Range(0, Vocabulary.Length).GroupBy(i => stems[i], StringComparer.Ordinal).Where(g => g.Count() > 1)
             .SelectMany(g => g.Select(i => (Term: i, Family: g.ToArray()))).ToDictionary(p => p.Term, p => p.Family);
-        siblings = documentBags.Select(b => Siblings(b, families)).ToArray();
+        siblings = documentBags.Select((b, d) => Siblings(b, bm25[d], families)).ToArray();
     }
 
     /// <summary>The collection: every cleaned package (up to the cap), in the seeded order.</summary>
@@ -134,22 +134,6 @@ public sealed class KnownItemCorpus
     /// </summary>
     public float[] Bm25(int document) => bm25[document];
 
-    /// <summary>The analyzed terms of a text, in order, through the BM25 index's analyzer.</summary>
-    public static List<string> Analyze(string text)
-    {
-        var terms = new List<string>();
-        using var stream = SearchIndex.Analyzer.GetTokenStream(SearchIndex.TextFieldName, text);
-        var term = stream.AddAttribute<ICharTermAttribute>();
-        stream.Reset();
-        while (stream.IncrementToken())
-        {
-            terms.Add(term.ToString());
-        }
-
-        stream.End();
-        return terms;
-    }
-
     /// <summary>Draws distinct training targets for one batch.</summary>
     public int[] TrainingBatch(int size, Random random)
     {
@@ -176,18 +160,16 @@ public sealed class KnownItemCorpus
     public TextBatch DocumentBatch(IReadOnlyList<int> documents, Device device)
         => TextBatch.Create(
             documents.Select(d => documentBags[d]).ToList(),
-            documents.Select(d => bm25[d]).ToList(),
-            documents.Select(d => documentBags[d].Terms.Select(t => idf[t]).ToArray()).ToList(),
+            idf,
             documents.Select(d => (float)(documentBags[d].Length / AverageLength)).ToList(),
             documents.Select(d => siblings[d]).ToList(),
             device);
 
-    /// <summary>The synopses of the given documents as a sparse batch whose values are the query term frequencies.</summary>
+    /// <summary>The synopses of the given documents as a sparse batch (their terms and frequencies; queries are not expanded).</summary>
     public TextBatch QueryBatch(IReadOnlyList<int> documents, Device device)
         => TextBatch.Create(
             documents.Select(d => queryBags[d]).ToList(),
-            documents.Select(d => queryBags[d].Frequencies).ToList(),
-            documents.Select(d => queryBags[d].Frequencies).ToList(),
+            idf,
             documents.Select(_ => 1f).ToList(),
             documents.Select(_ => Array.Empty<(int, int)>()).ToList(),
             device);
@@ -203,10 +185,9 @@ public sealed class KnownItemCorpus
         return stem;
     }
 
-    private (int Term, int Source)[] Siblings(TermBag bag, Dictionary<int, int[]> families)
+    private static (int Term, int Source)[] Siblings(TermBag bag, float[] weights, Dictionary<int, int[]> families)
     {
         var own = new HashSet<int>(bag.Terms);
-        var weights = Bm25Weights(bag);
         var best = new Dictionary<int, int>();
         for (var i = 0; i < bag.Terms.Length; i++)
         {
@@ -230,14 +211,11 @@ public sealed class KnownItemCorpus
     private float[] Bm25Weights(TermBag bag)
     {
         var norm = K1 * (1 - B + (B * bag.Length / AverageLength));
-        var count = Documents.Count;
         var weights = new float[bag.Terms.Length];
         for (var i = 0; i < weights.Length; i++)
         {
-            var df = DocumentFrequencies[bag.Terms[i]];
-            var idf = Math.Log(1 + ((count - df + 0.5) / (df + 0.5)));
             var tf = bag.Frequencies[i];
-            weights[i] = (float)(idf * tf * (K1 + 1) / (tf + norm));
+            weights[i] = (float)(idf[bag.Terms[i]] * tf * (K1 + 1) / (tf + norm));
         }
 
         return weights;
@@ -259,31 +237,28 @@ public sealed class KnownItemCorpus
 }
 
 /// <summary>
-/// A batch of texts as sparse entries: for each of a text's terms its row, its term, a value (a BM25 weight or a query
-/// term frequency), its frequency, its idf and the text's length over avgdl; and for each expansion candidate its row,
-/// its term and the entry it comes from.
+/// A batch of texts as sparse entries: for each of a text's terms its row, its term, its frequency, its idf and the text's
+/// length over avgdl; and for each expansion candidate its row, its term and the entry it comes from.
 /// </summary>
 public sealed record TextBatch(
-    int Rows, Tensor RowIndex, Tensor Terms, Tensor Values, Tensor Frequencies, Tensor Idf, Tensor LengthRatio,
+    int Rows, Tensor RowIndex, Tensor Terms, Tensor Frequencies, Tensor Idf, Tensor LengthRatio,
     Tensor ExpansionRows, Tensor ExpansionTerms, Tensor ExpansionSources) : IDisposable
 {
+    /// <summary>Builds the batch from the texts' bags, the vocabulary's idf, each text's length over avgdl and its expansion candidates.</summary>
     public static TextBatch Create(
         IReadOnlyList<TermBag> bags,
-        IReadOnlyList<float[]> values,
-        IReadOnlyList<float[]> idf,
+        IReadOnlyList<double> idf,
         IReadOnlyList<float> lengthRatios,
         IReadOnlyList<IReadOnlyList<(int Term, int Source)>> expansions,
         Device device)
     {
         ArgumentNullException.ThrowIfNull(bags);
-        ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(idf);
         ArgumentNullException.ThrowIfNull(lengthRatios);
         ArgumentNullException.ThrowIfNull(expansions);
         var count = bags.Sum(b => b.Terms.Length);
         var rows = new long[count];
         var terms = new long[count];
-        var entries = new float[count];
         var frequencies = new float[count];
         var idfs = new float[count];
         var ratios = new float[count];
@@ -300,9 +275,8 @@ public sealed record TextBatch(
             {
                 rows[n] = r;
                 terms[n] = bags[r].Terms[i];
-                entries[n] = values[r][i];
                 frequencies[n] = bags[r].Frequencies[i];
-                idfs[n] = idf[r][i];
+                idfs[n] = (float)idf[bags[r].Terms[i]];
                 ratios[n] = lengthRatios[r];
             }
 
@@ -318,7 +292,6 @@ public sealed record TextBatch(
             bags.Count,
             tensor(rows, device: device),
             tensor(terms, device: device),
-            tensor(entries, device: device),
             tensor(frequencies, device: device),
             tensor(idfs, device: device),
             tensor(ratios, device: device),
@@ -329,7 +302,7 @@ public sealed record TextBatch(
 
     public void Dispose()
     {
-        foreach (var t in new[] { RowIndex, Terms, Values, Frequencies, Idf, LengthRatio, ExpansionRows, ExpansionTerms, ExpansionSources })
+        foreach (var t in new[] { RowIndex, Terms, Frequencies, Idf, LengthRatio, ExpansionRows, ExpansionTerms, ExpansionSources })
         {
             t.Dispose();
         }

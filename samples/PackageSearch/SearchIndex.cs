@@ -27,7 +27,7 @@ public sealed class SearchIndex : IDisposable
     public const string OrdinalField = "ordinal";
 
     /// <summary>The BM25 index's analyzer, shared by indexing and every query (Lucene analyzers are reusable and thread-safe).</summary>
-    internal static readonly StandardAnalyzer Analyzer = new(Version);
+    private static readonly StandardAnalyzer Analyzer = new(Version);
 
     private readonly Lucene.Net.Store.Directory directory;
     private readonly DirectoryReader reader;
@@ -57,7 +57,7 @@ public sealed class SearchIndex : IDisposable
     /// The BM25 baseline: the descriptions through Lucene's standard analyzer (or <paramref name="analyzer"/>), scored by
     /// <see cref="BM25Similarity"/> with Lucene's k1 = 1.2 and b = 0.75 unless given.
     /// </summary>
-    public static SearchIndex Bm25(IReadOnlyList<PackageDescription> documents, Action<int> onDocument, float k1 = 1.2f, float b = 0.75f, Analyzer? analyzer = null)
+    public static SearchIndex Bm25(IReadOnlyList<PackageDescription> documents, Action<int> onDocument, float k1 = KnownItemCorpus.K1, float b = KnownItemCorpus.B, Analyzer? analyzer = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(onDocument);
@@ -85,21 +85,29 @@ public sealed class SearchIndex : IDisposable
     /// <summary>The BM25 index's field.</summary>
     public const string TextFieldName = "text";
 
+    /// <summary>The analyzed terms of a text, in order, through the BM25 index's analyzer (or <paramref name="analyzer"/>).</summary>
+    public static List<string> Analyze(string text, Analyzer? analyzer = null)
+    {
+        var terms = new List<string>();
+        using var stream = (analyzer ?? Analyzer).GetTokenStream(TextFieldName, text);
+        var term = stream.AddAttribute<ICharTermAttribute>();
+        stream.Reset();
+        while (stream.IncrementToken())
+        {
+            terms.Add(term.ToString());
+        }
+
+        stream.End();
+        return terms;
+    }
+
     /// <summary>A keyword query for the BM25 index: the text's analyzed terms as a disjunction (repeated terms add up).</summary>
     public static Query Bm25Query(string text, Analyzer? analyzer = null)
     {
         var terms = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (var stream = (analyzer ?? Analyzer).GetTokenStream(TextFieldName, text))
+        foreach (var value in Analyze(text, analyzer))
         {
-            var term = stream.AddAttribute<ICharTermAttribute>();
-            stream.Reset();
-            while (stream.IncrementToken())
-            {
-                var value = term.ToString();
-                terms[value] = terms.GetValueOrDefault(value) + 1;
-            }
-
-            stream.End();
+            terms[value] = terms.GetValueOrDefault(value) + 1;
         }
 
         var query = new BooleanQuery();

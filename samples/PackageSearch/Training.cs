@@ -151,10 +151,13 @@ public static class Training
             var chunk = documents.Skip(start).Take(EncodeChunk).ToArray();
             using var batch = queries ? corpus.QueryBatch(chunk, device) : corpus.DocumentBatch(chunk, device);
             var dense = queries ? encoder.EncodeQueries(batch) : encoder.EncodeDocuments(batch);
-            var positions = dense.nonzero().cpu();
+            // Only the non-zero entries go to the host: their positions (row-major, as nonzero lists them) and values.
+            var positions = dense.nonzero();
+            var values = dense.flatten().index_select(0, positions[.., 0].mul(dense.shape[1]).add(positions[.., 1]));
+            positions = positions.cpu();
             var rows = positions[.., 0].data<long>().ToArray();
             var terms = positions[.., 1].data<long>().ToArray();
-            var weights = dense.cpu().flatten().index_select(0, positions[.., 0].mul(dense.shape[1]).add(positions[.., 1])).data<float>().ToArray();
+            var weights = values.cpu().data<float>().ToArray();
             var n = 0;
             for (var r = 0; r < chunk.Length; r++)
             {
