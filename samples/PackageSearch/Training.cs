@@ -203,8 +203,13 @@ public sealed record SparseVector(int[] Terms, float[] Weights);
 public sealed class HardNegatives
 {
     private readonly Dictionary<int, int[]> ranked;
+    private readonly int documentCount;
 
-    private HardNegatives(Dictionary<int, int[]> ranked) => this.ranked = ranked;
+    private HardNegatives(Dictionary<int, int[]> ranked, int documentCount)
+    {
+        this.ranked = ranked;
+        this.documentCount = documentCount;
+    }
 
     /// <summary>Searches the BM25 index for every training query (one thread).</summary>
     public static HardNegatives Mine(SearchIndex bm25, KnownItemCorpus corpus, int depth, Action<int> onQuery)
@@ -221,14 +226,20 @@ public sealed class HardNegatives
             onQuery(i + 1);
         }
 
-        return new HardNegatives(ranked);
+        return new HardNegatives(ranked, corpus.Documents.Count);
     }
 
-    /// <summary>One of the target's hard negatives, or a random document when BM25 found none.</summary>
+    /// <summary>One of the target's hard negatives, or a random other document of the collection when BM25 found none.</summary>
     public int Draw(int target, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
         var candidates = ranked[target];
-        return candidates.Length > 0 ? candidates[random.Next(candidates.Length)] : random.Next(ranked.Count);
+        if (candidates.Length > 0)
+        {
+            return candidates[random.Next(candidates.Length)];
+        }
+
+        var other = random.Next(documentCount - 1);
+        return other >= target ? other + 1 : other;
     }
 }
