@@ -104,4 +104,14 @@ public sealed class EncoderTests
         var expansion = encoder.FactorParameters.ElementAt(2);
         expansion.grad!.abs().sum().item<float>().Should().BeGreaterThan(0, "the straight-through gradient lets an absent expansion learn");
     }
+
+    [Fact]
+    public void Disposing_the_encoder_frees_every_parameter()
+    {
+        var encoder = new ExpansionEncoder(vocabularySize: 50, hiddenSize: 8);
+        var parameters = encoder.parameters().ToList();
+        parameters.Should().HaveCount(12, "three per-term factors, k1 and b, two bilinear forms, the embedding and two linear layers' weights and biases");
+        encoder.Dispose();
+        parameters.Should().OnlyContain(p => p.IsInvalid);
+    }
 }
