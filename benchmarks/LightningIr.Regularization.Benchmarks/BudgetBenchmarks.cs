@@ -22,15 +22,7 @@ public class BudgetBenchmarks : LossBenchmark
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("Budget")]
-    public void Regularizer_ForwardBackward()
-    {
-        using (var scope = NewDisposeScope())
-        {
-            Regularizer.ComputeLoss(Output).backward();
-        }
-
-        ClearGradients();
-    }
+    public void Regularizer_ForwardBackward() => RegularizerForwardBackward();
 
     [Benchmark, BenchmarkCategory("Budget")]
     public void L0Budget_Update() => l0Budget.Update(Output);

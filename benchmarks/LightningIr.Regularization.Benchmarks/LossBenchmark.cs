@@ -56,6 +56,17 @@ public abstract class LossBenchmark
         Doc.clone();
     }
 
+    /// <summary>One forward+backward of the regularizer on the whole output, then <see cref="ClearGradients"/>.</summary>
+    protected void RegularizerForwardBackward()
+    {
+        using (var scope = NewDisposeScope())
+        {
+            Regularizer.ComputeLoss(Output).backward();
+        }
+
+        ClearGradients();
+    }
+
     /// <summary>In <c>Fresh</c> mode, drops the gradients so that the next call allocates them; in <c>Accumulated</c> mode, keeps them.</summary>
     protected void ClearGradients()
     {

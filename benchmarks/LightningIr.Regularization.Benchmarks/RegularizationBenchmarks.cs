@@ -51,15 +51,7 @@ public class RegularizationBenchmarks : LossBenchmark
     }
 
     [Benchmark, BenchmarkCategory("ForwardBackward")]
-    public void Library_ForwardBackward()
-    {
-        using (var scope = NewDisposeScope())
-        {
-            Regularizer.ComputeLoss(Output).backward();
-        }
-
-        ClearGradients();
-    }
+    public void Library_ForwardBackward() => RegularizerForwardBackward();
 
     [Benchmark, BenchmarkCategory("ForwardBackward")]
     public void CloneFloor_ForwardBackward() => CloneBoth();

@@ -40,15 +40,7 @@ public class SplitBatchBenchmarks : LossBenchmark
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("PartForwardBackward")]
-    public void PlainLoss_ForwardBackward()
-    {
-        using (var scope = NewDisposeScope())
-        {
-            Regularizer.ComputeLoss(Output).backward();
-        }
-
-        ClearGradients();
-    }
+    public void PlainLoss_ForwardBackward() => RegularizerForwardBackward();
 
     [Benchmark, BenchmarkCategory("PartForwardBackward")]
     public void ExactShare_ForwardBackward()
