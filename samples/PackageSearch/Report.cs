@@ -114,9 +114,9 @@ public static class Report
             })
             {
                 var c = palette.GetColor(color++);
-                Line(plot, steps, trace.Select(t => Math.Log10(Math.Max(l0(t), 0.1))).ToArray(), c, LinePattern.Solid, $"{side} L0 · {name}", right: false);
-                Line(plot, steps, trace.Select(t => Math.Log10(Math.Max(target(t), 0.1))).ToArray(), c, LinePattern.Dotted, null, right: false);
-                Line(plot, steps, trace.Select(t => Math.Log10(Math.Max(weight(t), 1e-12))).ToArray(), c, LinePattern.Dashed, $"λ ({side}) · {name}", right: true);
+                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(l0(t), 0.1))).ToArray(), c, LinePattern.Solid, $"{side} L0 · {name}");
+                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(target(t), 0.1))).ToArray(), c, LinePattern.Dotted);
+                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(weight(t), 1e-12))).ToArray(), c, LinePattern.Dashed, $"λ ({side}) · {name}", rightAxis: true);
             }
         }
 
@@ -128,24 +128,6 @@ public static class Report
         var path = Path.Combine(folder, "budgets.png");
         plot.SavePng(path, 1100, 720);
         return path;
-    }
-
-    private static void Line(Plot plot, double[] xs, double[] ys, ScottPlot.Color color, LinePattern pattern, string? legend, bool right)
-    {
-        var line = plot.Add.Scatter(xs, ys);
-        line.Color = color;
-        line.LinePattern = pattern;
-        line.LineWidth = 1.5f;
-        line.MarkerSize = 0;
-        if (legend is not null)
-        {
-            line.LegendText = legend;
-        }
-
-        if (right)
-        {
-            line.Axes.YAxis = plot.Axes.Right;
-        }
     }
 
     /// <summary>The document frequencies of each learned index's most frequent terms, longest posting list first.</summary>

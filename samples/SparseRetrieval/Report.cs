@@ -66,24 +66,10 @@ public static class Report
             double Target(BudgetTrace t) => side == "document" ? t.DocTarget!.Value : t.QueryTarget!.Value;
             double Weight(BudgetTrace t) => side == "document" ? t.DocWeight : t.QueryWeight;
             var steps = measured.Select(t => (double)t.Step).ToArray();
-            var l0 = plot.Add.Scatter(steps, measured.Select(t => Math.Log10(Math.Max(L0(t), 1))).ToArray());
-            l0.LegendText = $"{side} L0 · {runs[r].Plan.Name}";
-            l0.Color = color;
-            l0.LineWidth = 1.5f;
-            l0.MarkerSize = 0;
-            var target = plot.Add.Scatter(steps, measured.Select(t => Math.Log10(Target(t))).ToArray());
-            target.Color = color;
-            target.LinePattern = LinePattern.Dotted;
-            target.LineWidth = 2;
-            target.MarkerSize = 0;
+            ChartLines.Add(plot, steps, measured.Select(t => Math.Log10(Math.Max(L0(t), 1))).ToArray(), color, LinePattern.Solid, $"{side} L0 · {runs[r].Plan.Name}");
+            ChartLines.Add(plot, steps, measured.Select(t => Math.Log10(Target(t))).ToArray(), color, LinePattern.Dotted, width: 2);
             var allSteps = trace.Select(t => (double)t.Step).ToArray();
-            var weight = plot.Add.Scatter(allSteps, trace.Select(t => Math.Log10(Math.Max(Weight(t), 1e-12))).ToArray());
-            weight.LegendText = $"λ · {runs[r].Plan.Name}";
-            weight.Color = color;
-            weight.LinePattern = LinePattern.Dashed;
-            weight.LineWidth = 1.5f;
-            weight.MarkerSize = 0;
-            weight.Axes.YAxis = plot.Axes.Right;
+            ChartLines.Add(plot, allSteps, trace.Select(t => Math.Log10(Math.Max(Weight(t), 1e-12))).ToArray(), color, LinePattern.Dashed, $"λ · {runs[r].Plan.Name}", rightAxis: true);
         }
 
         plot.Title("Sparsity budgets: L0 on the training batches (solid), target (dotted), λ (dashed)");
