@@ -37,12 +37,11 @@ public static class LoopMode
         using var doc = SpladeLike.Embeddings(docShape);
         var regularizer = Regularizers.Create(loss);
         Tensor Input(Tensor leaf) => activation ? leaf.relu() : leaf;
-        // The split path's share: these embeddings as one of two equal parts of a batch.
-        using var halfStatistics = regularizer.CollectStatistics(new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc)));
-        using var total = halfStatistics.Add(halfStatistics);
+        // The split path's share: these embeddings as one of two equal parts of a batch (collected only for that variant).
+        using var total = variant == "share" ? TwoEqualParts(regularizer, query, doc) : null;
         Action call = variant switch
         {
-            "share" => () => regularizer.ComputeLoss(new BiEncoderOutput(QueryEmbeddings: new(Input(query)), DocEmbeddings: new(Input(doc))), total).backward(),
+            "share" => () => regularizer.ComputeLoss(new BiEncoderOutput(QueryEmbeddings: new(Input(query)), DocEmbeddings: new(Input(doc))), total!).backward(),
             "literal" => () => LiteralLightningIr.Compute(loss, Input(query), Input(doc), regularizer.QueryWeight, regularizer.DocWeight).backward(),
             "library" => () => regularizer.ComputeLoss(Input(query), Input(doc)).backward(),
             "clone" => () => { query.clone(); doc.clone(); },
@@ -76,6 +75,12 @@ public static class LoopMode
         Console.WriteLine(
             $"{loss} {variant}: {clock.Elapsed.TotalMilliseconds * 1000 / timed:F1} µs and {(MinorFaults() - faults) / (double)timed:F0} page faults per call over {timed} calls");
         return 0;
+    }
+
+    private static RegularizationStatistics TwoEqualParts(RegularizationLossFunction regularizer, Tensor query, Tensor doc)
+    {
+        using var half = regularizer.CollectStatistics(new BiEncoderOutput(QueryEmbeddings: new(query), DocEmbeddings: new(doc)));
+        return half.Add(half).DetachFromDisposeScope();
     }
 
     private static long[] Dimensions(params string[] sizes)
