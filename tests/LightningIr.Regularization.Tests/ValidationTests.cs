@@ -144,6 +144,7 @@ public sealed class ValidationTests
                 .WithParameterName("order").WithMessage("A vector norm's order must be at least 1 (or positive infinity)*");
         }
 
+        new VectorNormPenalty(1).Order.Should().Be(1, "order 1 is L1's norm");
         new VectorNormPenalty(double.PositiveInfinity).Order.Should().Be(double.PositiveInfinity);
         using var integers = ones(4, dtype: ScalarType.Int64);
         FluentActions.Invoking(() => new FlopsPenalty(termWeights: integers)).Should().Throw<ArgumentException>()
