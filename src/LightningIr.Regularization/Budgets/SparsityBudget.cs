@@ -3,15 +3,15 @@ namespace LightningIr.Regularization;
 /// <summary>
 /// Sets a regularizer's weights so that training reaches a stated sparsity: the mean number of non-zero entries per
 /// query or document vector, or the expected multiplications per query–document pair. Call <see cref="Update(BiEncoderOutput)"/>
-/// once per optimizer step; the weights it sets are the ones the next <c>ComputeLoss</c> reads.
+/// once per optimizer step, before the loss of the same batch; the weights it sets are the ones that loss reads.
 /// </summary>
 /// <remarks>
 /// No Lightning IR counterpart: Lightning IR, SPLADE and sentence-transformers set λ by hand. Each weight is a Lagrange
-/// multiplier of its sparsity constraint, updated by dual ascent on its logarithm towards the target (with a proportional
-/// term that damps the overshoot of a lagging model), as in CoFi pruning
-/// (Xia et al., ACL 2022), Wang et al. (EMNLP 2020) and Gallego-Posada et al., "Controlled Sparsity via Constrained
-/// Optimization" (NeurIPS 2022). The guide <c>docs/sparsity-budgets.md</c> explains the update, its defaults and the
-/// recommended recipe.
+/// multiplier of its sparsity constraint, moved by dual ascent on its logarithm towards a reference that walks from the
+/// measured level to the target while the model follows, with a bounded proportional term, as in CoFi pruning
+/// (Xia et al., ACL 2022), Gallego-Posada et al., "Controlled Sparsity via Constrained Optimization" (NeurIPS 2022) and
+/// Stooke et al., "Responsive Safety in Reinforcement Learning by PID Lagrangian Methods" (ICML 2020). The guide
+/// <c>docs/sparsity-budgets.md</c> states the law, its measured hit rate and what each <see cref="Status"/> means.
 /// </remarks>
 /// <example>
 /// <code>
@@ -20,25 +20,11 @@ namespace LightningIr.Regularization;
 /// // each step, inside its dispose scope:
 /// budget.Update(output);
 /// var loss = ranking + flops.ComputeLoss(output);
+/// // budget.Status says whether the targets are tracked, still on their way, unreachable or collapsed
 /// </code>
 /// </example>
 public sealed class SparsityBudget
 {
-    /// <summary>The default <see cref="UpdateRate"/>.</summary>
-    public const double DefaultUpdateRate = 0.05;
-
-    /// <summary>
-    /// How strongly the weights react to this step's error at once, beside the accumulated multiplier: the applied weight is the
-    /// multiplier times (measured / target)^gain. It damps the overshoot that a lagging model would otherwise cause.
-    /// </summary>
-    public const double ProportionalGain = 2;
-
-    /// <summary>The default <see cref="MinWeight"/>.</summary>
-    public const double DefaultMinWeight = 1e-10;
-
-    /// <summary>The default <see cref="MaxWeight"/>.</summary>
-    public const double DefaultMaxWeight = 1e10;
-
     private SparsityBudgetState state;
 
     /// <summary>Creates the budget. Give at least one target: document and query L0 (either or both), or FLOPS.</summary>
@@ -50,12 +36,13 @@ public sealed class SparsityBudget
     /// computes it; both weights move by the same factor. Not together with L0 targets.
     /// </param>
     /// <param name="warmupSteps">
-    /// Updates over which each target moves from the first measured value to the stated one, geometrically; 0 (default) aims at the
-    /// stated target from the first update.
+    /// 0 (default): the budget steers by a reference that moves from the first measurement to the target at most 2% per
+    /// update, and only while the model follows. Otherwise the reference moves geometrically from the first measurement to
+    /// the target over this many updates, whether the model follows or not.
     /// </param>
-    /// <param name="updateRate">How fast the weights move: the change of ln λ per unit of ln(measured / target); finite and &gt; 0.</param>
-    /// <param name="minWeight">The smallest weight the budget sets: finite and &gt; 0.</param>
-    /// <param name="maxWeight">The largest weight the budget sets: finite and ≥ <paramref name="minWeight"/>.</param>
+    /// <param name="updateRate">The integrator's rate: the change of ln λ per unit of ln(measured / reference) while the model lags; finite and &gt; 0, 0.1 when <see langword="null"/>.</param>
+    /// <param name="minWeight">The smallest weight the budget sets: finite and &gt; 0, 1e-10 when <see langword="null"/>.</param>
+    /// <param name="maxWeight">The largest weight the budget sets: finite and ≥ <paramref name="minWeight"/>, 1e10 when <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is ≤ 0, NaN or infinite, or an option is out of its range.</exception>
     /// <exception cref="ArgumentException">No target is given, or L0 targets and a FLOPS target are given together.</exception>
@@ -65,14 +52,14 @@ public sealed class SparsityBudget
         double? docL0 = null,
         double? flops = null,
         long warmupSteps = 0,
-        double updateRate = DefaultUpdateRate,
-        double minWeight = DefaultMinWeight,
-        double maxWeight = DefaultMaxWeight)
+        double? updateRate = null,
+        double? minWeight = null,
+        double? maxWeight = null)
     {
         ArgumentNullException.ThrowIfNull(regularizer);
-        QueryL0 = CheckTarget(queryL0, nameof(queryL0));
-        DocL0 = CheckTarget(docL0, nameof(docL0));
-        Flops = CheckTarget(flops, nameof(flops));
+        CheckTarget(queryL0, nameof(queryL0));
+        CheckTarget(docL0, nameof(docL0));
+        CheckTarget(flops, nameof(flops));
         if (queryL0 is null && docL0 is null && flops is null)
         {
             throw new ArgumentException("Give a sparsity target: queryL0, docL0 (either or both) or flops.", nameof(regularizer));
@@ -84,52 +71,55 @@ public sealed class SparsityBudget
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
-        if (!(double.IsFinite(updateRate) && updateRate > 0))
+        var rate = updateRate ?? SparsityControl.DefaultRate;
+        if (!(double.IsFinite(rate) && rate > 0))
         {
-            throw new ArgumentOutOfRangeException(nameof(updateRate), updateRate, "The update rate must be a finite number > 0.");
+            throw new ArgumentOutOfRangeException(nameof(updateRate), rate, "The update rate must be a finite number > 0.");
         }
 
-        if (!(double.IsFinite(minWeight) && minWeight > 0))
+        var min = minWeight ?? 1e-10;
+        if (!(double.IsFinite(min) && min > 0))
         {
-            throw new ArgumentOutOfRangeException(nameof(minWeight), minWeight, "The smallest weight must be a finite number > 0 (a weight of 0 could never grow again).");
+            throw new ArgumentOutOfRangeException(nameof(minWeight), min, "The smallest weight must be a finite number > 0 (a weight of 0 could never grow again).");
         }
 
-        if (!(double.IsFinite(maxWeight) && maxWeight >= minWeight))
+        var max = maxWeight ?? 1e10;
+        if (!(double.IsFinite(max) && max >= min))
         {
-            throw new ArgumentOutOfRangeException(nameof(maxWeight), maxWeight, $"The largest weight must be finite and at least the smallest ({minWeight}).");
+            throw new ArgumentOutOfRangeException(nameof(maxWeight), max, $"The largest weight must be finite and at least the smallest ({min}).");
         }
 
         Regularizer = regularizer;
-        WarmupSteps = warmupSteps;
-        UpdateRate = updateRate;
-        MinWeight = minWeight;
-        MaxWeight = maxWeight;
-        state = new SparsityBudgetState(0, regularizer.QueryWeight, regularizer.DocWeight, regularizer.QueryWeight, regularizer.DocWeight, null, null, null);
+        Settings = new SparsityBudgetSettings(queryL0, docL0, flops, warmupSteps, rate, min, max);
+        state = new SparsityBudgetState(0, regularizer.QueryWeight, regularizer.DocWeight, regularizer.QueryWeight, regularizer.DocWeight, null, null, null, Settings);
     }
 
     /// <summary>The regularizer whose weights the budget sets.</summary>
     public RegularizationLossFunction Regularizer { get; }
 
+    /// <summary>The targets and options, as <see cref="State"/> records them.</summary>
+    public SparsityBudgetSettings Settings { get; }
+
     /// <summary>The stated query L0 target, or <see langword="null"/>.</summary>
-    public double? QueryL0 { get; }
+    public double? QueryL0 => Settings.QueryL0;
 
     /// <summary>The stated document L0 target, or <see langword="null"/>.</summary>
-    public double? DocL0 { get; }
+    public double? DocL0 => Settings.DocL0;
 
     /// <summary>The stated FLOPS target, or <see langword="null"/>.</summary>
-    public double? Flops { get; }
+    public double? Flops => Settings.Flops;
 
-    /// <summary>Updates over which the targets warm up from the first measurement to the stated values.</summary>
-    public long WarmupSteps { get; }
+    /// <summary>Updates over which an explicit warmup moves the targets from the first measurement to the stated values; 0 for the built-in reference.</summary>
+    public long WarmupSteps => Settings.WarmupSteps;
 
-    /// <summary>The change of ln λ per unit of ln(measured / target) and update.</summary>
-    public double UpdateRate { get; }
+    /// <summary>The integrator's rate: the change of ln λ per unit of ln(measured / reference) and update while the model lags.</summary>
+    public double UpdateRate => Settings.UpdateRate;
 
     /// <summary>The smallest weight the budget sets.</summary>
-    public double MinWeight { get; }
+    public double MinWeight => Settings.MinWeight;
 
     /// <summary>The largest weight the budget sets.</summary>
-    public double MaxWeight { get; }
+    public double MaxWeight => Settings.MaxWeight;
 
     /// <summary>Which of the regularizer's weights the budget sets.</summary>
     public RegularizationSide Sides => Flops is not null ? RegularizationSide.Both
@@ -138,23 +128,32 @@ public sealed class SparsityBudget
     /// <summary>The number of updates so far.</summary>
     public long Step => state.Step;
 
-    /// <summary>The query L0 of the last update's batch, or <see langword="null"/> before the first update or when it is not targeted.</summary>
+    /// <summary>The worse of the targets' statuses (<see cref="SparsityBudgetStatus"/> is ordered from best to worst); <see cref="SparsityBudgetStatus.Warmup"/> before the first update.</summary>
+    public SparsityBudgetStatus Status => (SparsityBudgetStatus)Math.Max((int)(QueryStatus ?? 0), (int)(DocStatus ?? 0));
+
+    /// <summary>The status of the target that sets λq (the query L0 or the FLOPS target), or <see langword="null"/> when λq is not targeted.</summary>
+    public SparsityBudgetStatus? QueryStatus => Flops is not null ? StatusOf(state.Flops) : QueryL0 is null ? null : StatusOf(state.QueryL0);
+
+    /// <summary>The status of the target that sets λd (the document L0 or the FLOPS target), or <see langword="null"/> when λd is not targeted.</summary>
+    public SparsityBudgetStatus? DocStatus => Flops is not null ? StatusOf(state.Flops) : DocL0 is null ? null : StatusOf(state.DocL0);
+
+    /// <summary>The query L0 of the last update's batch, or <see langword="null"/> before the first update, when it is not targeted or when the batch had no query vectors.</summary>
     public double? MeasuredQueryL0 { get; private set; }
 
-    /// <summary>The document L0 of the last update's batch, or <see langword="null"/> before the first update or when it is not targeted.</summary>
+    /// <summary>The document L0 of the last update's batch, or <see langword="null"/> before the first update, when it is not targeted or when the batch had no document vectors.</summary>
     public double? MeasuredDocL0 { get; private set; }
 
-    /// <summary>The FLOPS figure of the last update's batch, or <see langword="null"/> before the first update or when it is not targeted.</summary>
+    /// <summary>The FLOPS figure of the last update's batch, or <see langword="null"/> before the first update, when it is not targeted or when a side had no vectors.</summary>
     public double? MeasuredFlops { get; private set; }
 
-    /// <summary>The query L0 target of the last update (during the warmup, on its way to <see cref="QueryL0"/>).</summary>
-    public double? CurrentQueryL0Target => CurrentTarget(QueryL0, state.QueryStart, state.Step);
+    /// <summary>The query L0 level the budget steered to at the last update: on its way from the first measurement to <see cref="QueryL0"/>, then <see cref="QueryL0"/>.</summary>
+    public double? CurrentQueryL0Target => state.QueryL0?.Reference ?? QueryL0;
 
-    /// <summary>The document L0 target of the last update (during the warmup, on its way to <see cref="DocL0"/>).</summary>
-    public double? CurrentDocL0Target => CurrentTarget(DocL0, state.DocStart, state.Step);
+    /// <summary>The document L0 level the budget steered to at the last update.</summary>
+    public double? CurrentDocL0Target => state.DocL0?.Reference ?? DocL0;
 
-    /// <summary>The FLOPS target of the last update (during the warmup, on its way to <see cref="Flops"/>).</summary>
-    public double? CurrentFlopsTarget => CurrentTarget(Flops, state.FlopsStart, state.Step);
+    /// <summary>The FLOPS level the budget steered to at the last update.</summary>
+    public double? CurrentFlopsTarget => state.Flops?.Reference ?? Flops;
 
     /// <summary>The controller's state, for a checkpoint: restoring it with <see cref="LoadState"/> continues the run bit for bit.</summary>
     public SparsityBudgetState State => state;
@@ -162,14 +161,28 @@ public sealed class SparsityBudget
     /// <summary>Restores a state read from <see cref="State"/>, and the weights it holds onto the regularizer.</summary>
     /// <param name="value">The state to continue from.</param>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
-    /// <exception cref="ArgumentException">The state is not one a budget can be in: a negative step, or a weight or start value that is not finite and ≥ 0.</exception>
+    /// <exception cref="ArgumentException">
+    /// The state was saved by a budget with other targets or options (the message names them), or it is not one a budget
+    /// can be in: a negative step, a weight that is not finite and ≥ 0, or a target's controller that does not fit.
+    /// </exception>
     public void LoadState(SparsityBudgetState value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight)
-            || !IsWeight(value.QueryMultiplier) || !IsWeight(value.DocMultiplier) || !IsStart(value.QueryStart) || !IsStart(value.DocStart) || !IsStart(value.FlopsStart))
+        ArgumentNullException.ThrowIfNull(value.Settings, nameof(value));
+        var differences = Differences(value.Settings, Settings);
+        if (differences.Count > 0)
         {
-            throw new ArgumentException($"The state {value} is not one a budget can be in: the step must be ≥ 0 and the weights, multipliers and start values finite and ≥ 0.", nameof(value));
+            throw new ArgumentException(
+                $"The state was saved by a budget with other targets or options ({string.Join("; ", differences)}): load it into a budget created with the same ones.",
+                nameof(value));
+        }
+
+        if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight) || !IsWeight(value.QueryMultiplier) || !IsWeight(value.DocMultiplier)
+            || !Fits(value.QueryL0, QueryL0, value.Step) || !Fits(value.DocL0, DocL0, value.Step) || !Fits(value.Flops, Flops, value.Step))
+        {
+            throw new ArgumentException(
+                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights and multipliers finite and ≥ 0, and a controller only for a stated target, with finite positive levels and an anchor step within the steps.",
+                nameof(value));
         }
 
         Regularizer.QueryWeight = value.QueryWeight;
@@ -201,24 +214,14 @@ public sealed class SparsityBudget
                 $"Query and document vectors must have the same length for a sparsity budget, but have {length} and {sides.Doc.shape[^1]}.", nameof(output));
         }
 
-        var columns = Flops is not null;
-        var query = Count(sides.Query, sides.QueryMask, QueryL0 is not null || columns, columns);
-        var doc = Count(sides.Doc, sides.DocMask, DocL0 is not null || columns, columns);
-        var parts = new List<Tensor> { query.Vectors, query.NonZeros, doc.Vectors, doc.NonZeros };
-        if (columns)
-        {
-            parts.Add(query.Columns!);
-            parts.Add(doc.Columns!);
-        }
-
-        var values = cat(parts.Select(p => p.to(ScalarType.Float64).reshape(-1)).ToList());
-        return new SparsityMeasurement(values, length).MoveToOuterDisposeScope();
+        var values = SparsityCounts.Pack(sides.Query, sides.QueryMask, sides.Doc, sides.DocMask, QueryL0 is not null, DocL0 is not null, Flops is not null);
+        return new SparsityMeasurement(values, length, TargetsKey).MoveToOuterDisposeScope();
     }
 
     /// <summary>Measures this step's batch and moves the targeted weights towards their targets: <see cref="Measure"/>, then <see cref="Update(SparsityMeasurement)"/>.</summary>
     /// <param name="output">The bi-encoder output of the whole batch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="output"/> is null.</exception>
-    /// <exception cref="ArgumentException">As for <see cref="Measure"/>.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="Measure"/>, or the embeddings hold NaN or infinite entries.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
     public void Update(BiEncoderOutput output)
     {
@@ -229,21 +232,25 @@ public sealed class SparsityBudget
     /// <summary>
     /// Moves the targeted weights towards their targets from a whole batch's measurement (summed over its parts, or
     /// all-reduced: every process then sets the same weights). Reads the counts to the host, once. A refused measurement
-    /// changes nothing.
+    /// changes nothing; a side without vectors in this batch (all masked out) leaves its weight and controller as they are.
     /// </summary>
     /// <param name="total">The measurement of the whole batch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="total"/> is null.</exception>
-    /// <exception cref="ArgumentException">The measurement was made for other targets, or holds NaN, infinite or negative counts (for example from an all-reduce that did not sum).</exception>
+    /// <exception cref="ArgumentException">
+    /// The measurement was made by a budget with other targets, or holds NaN, infinite or negative values (NaN or infinite
+    /// embeddings, or an all-reduce that did not sum).
+    /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="total"/> has been disposed.</exception>
     public void Update(SparsityMeasurement total)
     {
         ArgumentNullException.ThrowIfNull(total);
         total.ThrowIfDisposed();
-        var expected = SparsityMeasurement.CountLength + (Flops is null ? 0 : 2 * total.VectorLength);
-        if (total.Length != expected)
+        if (total.Targets != TargetsKey)
         {
-            throw new ArgumentException($"The measurement holds {total.Length} counts, but this budget measures {expected}: measure with this budget.", nameof(total));
+            throw new ArgumentException(
+                $"The measurement was made by a budget with other targets ({total.Targets}), but this budget has {TargetsKey}: measure with this budget, or one with the same targets.",
+                nameof(total));
         }
 
         CheckTargetFits(QueryL0, total.VectorLength, nameof(QueryL0));
@@ -255,120 +262,113 @@ public sealed class SparsityBudget
             counts = total.Values.cpu().data<double>().ToArray();
         }
 
-        if (counts.Any(c => !double.IsFinite(c) || c < 0))
+        if (!double.IsFinite(counts[SparsityCounts.Witness]))
+        {
+            throw new ArgumentException("The measured embeddings hold NaN or infinite entries: a budget cannot steer by them. Check the model's outputs (a learning rate too large, a log of 0).", nameof(total));
+        }
+
+        if (counts.Where((_, i) => i != SparsityCounts.Witness).Any(c => !double.IsFinite(c) || c < 0))
         {
             throw new ArgumentException("The measurement holds NaN, infinite or negative counts: was it all-reduced with a sum?", nameof(total));
         }
 
-        var measuredQuery = QueryL0 is null ? (double?)null : counts[1] / Math.Max(counts[0], 1);
-        var measuredDoc = DocL0 is null ? (double?)null : counts[3] / Math.Max(counts[2], 1);
-        var measuredFlops = Flops is null ? (double?)null : FlopsFigure(counts, total.VectorLength);
+        var queryVectors = counts[0] > 0;
+        var docVectors = counts[2] > 0;
+        var measuredQuery = QueryL0 is not null && queryVectors ? counts[1] / counts[0] : (double?)null;
+        var measuredDoc = DocL0 is not null && docVectors ? counts[3] / counts[2] : (double?)null;
+        var measuredFlops = Flops is not null && queryVectors && docVectors ? FlopsFigure(counts, total.VectorLength) : (double?)null;
         var step = state.Step + 1;
-        var next = state with
-        {
-            Step = step,
-            QueryStart = state.QueryStart ?? measuredQuery,
-            DocStart = state.DocStart ?? measuredDoc,
-            FlopsStart = state.FlopsStart ?? measuredFlops,
-        };
         // The multipliers start from the regularizer's weights at the first update, so a budget can take over after a schedule.
-        var query = (Multiplier: state.Step == 0 ? Regularizer.QueryWeight : state.QueryMultiplier, Applied: Regularizer.QueryWeight);
-        var doc = (Multiplier: state.Step == 0 ? Regularizer.DocWeight : state.DocMultiplier, Applied: Regularizer.DocWeight);
-        if (measuredFlops is double flopsNow)
-        {
-            var error = Error(flopsNow, CurrentTarget(Flops, next.FlopsStart, step)!.Value);
-            query = Move(query.Multiplier, error);
-            doc = Move(doc.Multiplier, error);
-        }
-
-        if (measuredQuery is double queryNow)
-        {
-            query = Move(query.Multiplier, Error(queryNow, CurrentTarget(QueryL0, next.QueryStart, step)!.Value));
-        }
-
-        if (measuredDoc is double docNow)
-        {
-            doc = Move(doc.Multiplier, Error(docNow, CurrentTarget(DocL0, next.DocStart, step)!.Value));
-        }
+        var query = new Side(state.Step == 0 ? Regularizer.QueryWeight : state.QueryMultiplier, Regularizer.QueryWeight);
+        var doc = new Side(state.Step == 0 ? Regularizer.DocWeight : state.DocMultiplier, Regularizer.DocWeight);
+        var flopsState = Control(state.Flops, measuredFlops, Flops, RegularizationSide.Both, step, ref query, ref doc);
+        var queryState = Control(state.QueryL0, measuredQuery, QueryL0, RegularizationSide.Query, step, ref query, ref doc);
+        var docState = Control(state.DocL0, measuredDoc, DocL0, RegularizationSide.Doc, step, ref query, ref doc);
 
         Regularizer.QueryWeight = query.Applied;
         Regularizer.DocWeight = doc.Applied;
-        state = next with { QueryWeight = query.Applied, DocWeight = doc.Applied, QueryMultiplier = query.Multiplier, DocMultiplier = doc.Multiplier };
+        state = new SparsityBudgetState(step, query.Applied, doc.Applied, query.Multiplier, doc.Multiplier, queryState, docState, flopsState, Settings);
         MeasuredQueryL0 = measuredQuery;
         MeasuredDocL0 = measuredDoc;
         MeasuredFlops = measuredFlops;
     }
 
-    /// <summary>ln(measured / target), the measurement floored at a hundredth of the target (an empty batch still counts as far below).</summary>
-    private static double Error(double measured, double target) => Math.Log(Math.Max(measured, target / 100) / target);
+    /// <summary>What the measurement of a budget records of its targets, for <see cref="Update(SparsityMeasurement)"/> to refuse another budget's.</summary>
+    private string TargetsKey => FormattableString.Invariant($"queryL0 {QueryL0?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, docL0 {DocL0?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, flops {Flops?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
 
     /// <summary>
-    /// One step of the update: the multiplier by dual ascent on its logarithm, ln m += rate · error, and the applied weight
-    /// m · exp(gain · error), both within the bounds.
+    /// One target's update (<see cref="SparsityControl"/>): moves the multipliers of the sides it sets (one side for an L0
+    /// target, both for FLOPS) and sets their applied weights. Without a measurement, everything stays.
     /// </summary>
-    private (double Multiplier, double Applied) Move(double multiplier, double error)
+    private SparsityTargetState? Control(SparsityTargetState? previous, double? measured, double? target, RegularizationSide sides, long step, ref Side query, ref Side doc)
     {
-        var next = Bound(multiplier * Math.Exp(UpdateRate * error));
-        return (next, Bound(next * Math.Exp(ProportionalGain * error)));
+        if (target is not double stated || measured is not double now)
+        {
+            return previous;
+        }
+
+        var move = SparsityControl.Advance(previous, now, stated, step, WarmupSteps, UpdateRate);
+        var reaction = Math.Exp(SparsityControl.ProportionalGain * move.Error);
+        var moved = new List<Side>();
+        if (sides.HasFlag(RegularizationSide.Query))
+        {
+            query = query.Moved(move.LogChange, reaction, this);
+            moved.Add(query);
+        }
+
+        if (sides.HasFlag(RegularizationSide.Doc))
+        {
+            doc = doc.Moved(move.LogChange, reaction, this);
+            moved.Add(doc);
+        }
+
+        var status = SparsityControl.Classify(
+            move.State, stated, isL0: sides != RegularizationSide.Both, step, WarmupSteps,
+            atMinWeight: moved.TrueForAll(s => s.Multiplier <= MinWeight),
+            atMaxWeight: moved.Exists(s => s.Multiplier >= MaxWeight));
+        return move.State with { Status = status };
     }
 
     private double Bound(double weight) => Math.Clamp(weight, MinWeight, MaxWeight);
 
-    /// <summary>The target at <paramref name="step"/>: geometric from the first measurement to the stated value over the warmup.</summary>
-    private double? CurrentTarget(double? target, double? start, long step)
-    {
-        if (target is not double stated || start is not double first || step >= WarmupSteps)
-        {
-            return target;
-        }
-
-        var progress = (double)step / WarmupSteps;
-        return Math.Exp(((1 - progress) * Math.Log(Math.Max(first, stated / 100))) + (progress * Math.Log(stated)));
-    }
-
-    /// <summary>Σⱼ pⱼ(q)·pⱼ(d) from the per-term counts after the four vector counts.</summary>
+    /// <summary>Σⱼ pⱼ(q)·pⱼ(d) from the per-term counts after the vector counts.</summary>
     private static double FlopsFigure(double[] counts, long length)
     {
-        var queries = Math.Max(counts[0], 1);
-        var docs = Math.Max(counts[2], 1);
         var sum = 0.0;
         for (var j = 0; j < length; j++)
         {
-            sum += counts[SparsityMeasurement.CountLength + j] / queries * (counts[SparsityMeasurement.CountLength + length + j] / docs);
+            sum += counts[SparsityCounts.Length + j] / counts[0] * (counts[SparsityCounts.Length + length + j] / counts[2]);
         }
 
         return sum;
     }
 
-    /// <summary>
-    /// One side's counts: vectors, their non-zero entries and (when asked) the per-term counts; zeros for a side not measured.
-    /// The kernels are the fastest exact ones measured on the CPU (the benchmarks' README): a whole-tensor
-    /// <c>count_nonzero</c>, and sums of the non-zero indicator in float32, exact for counts below 2²⁴ per vector or term.
-    /// </summary>
-    private static (Tensor Vectors, Tensor NonZeros, Tensor? Columns) Count(Tensor embeddings, Tensor? mask, bool measured, bool columns)
+    private static SparsityBudgetStatus StatusOf(SparsityTargetState? target) => target?.Status ?? SparsityBudgetStatus.Warmup;
+
+    private static List<string> Differences(SparsityBudgetSettings saved, SparsityBudgetSettings own)
     {
-        if (!measured)
+        var differences = new List<string>();
+        void Compare<T>(string name, T a, T b)
         {
-            var zero = zeros(1, ScalarType.Float64, embeddings.device);
-            return (zero, zero, null);
+            if (!EqualityComparer<T>.Default.Equals(a, b))
+            {
+                differences.Add(FormattableString.Invariant($"{name} {a?.ToString() ?? "none"} in the state, {b?.ToString() ?? "none"} here"));
+            }
         }
 
-        var length = embeddings.shape[^1];
-        var vectors = mask is null
-            ? tensor((double)(embeddings.numel() / length), ScalarType.Float64, embeddings.device)
-            : mask.sum().to(ScalarType.Float64);
-        if (columns)
-        {
-            var active = mask is null ? embeddings.ne(0) : embeddings.ne(0).logical_and(mask.unsqueeze(-1));
-            var columnCounts = active.reshape(-1, length).sum([0], type: ScalarType.Float32);
-            return (vectors, columnCounts.sum(type: ScalarType.Float64), columnCounts);
-        }
-
-        var nonZeros = mask is null
-            ? embeddings.count_nonzero()
-            : embeddings.ne(0).sum([-1], type: ScalarType.Float32).mul(mask).sum(type: ScalarType.Float64);
-        return (vectors, nonZeros, null);
+        Compare(nameof(QueryL0), saved.QueryL0, own.QueryL0);
+        Compare(nameof(DocL0), saved.DocL0, own.DocL0);
+        Compare(nameof(Flops), saved.Flops, own.Flops);
+        Compare(nameof(WarmupSteps), saved.WarmupSteps, own.WarmupSteps);
+        Compare(nameof(UpdateRate), saved.UpdateRate, own.UpdateRate);
+        Compare(nameof(MinWeight), saved.MinWeight, own.MinWeight);
+        Compare(nameof(MaxWeight), saved.MaxWeight, own.MaxWeight);
+        return differences;
     }
+
+    private static bool Fits(SparsityTargetState? target, double? stated, long step) => target is null
+        || (stated is not null && IsWeight(target.Start) && IsLevel(target.Reference) && IsLevel(target.Smoothed) && IsLevel(target.Anchor)
+            && target.AnchorStep >= 0 && target.AnchorStep <= step && Enum.IsDefined(target.Status));
 
     private static void CheckTargetFits(double? target, long length, string name)
     {
@@ -378,17 +378,26 @@ public sealed class SparsityBudget
         }
     }
 
-    private static double? CheckTarget(double? target, string paramName)
+    private static void CheckTarget(double? target, string paramName)
     {
         if (target is double value && !(double.IsFinite(value) && value > 0))
         {
             throw new ArgumentOutOfRangeException(paramName, value, $"A sparsity target must be a finite number > 0, but {paramName} was {value}.");
         }
-
-        return target;
     }
 
     private static bool IsWeight(double value) => double.IsFinite(value) && value >= 0;
 
-    private static bool IsStart(double? value) => value is null || IsWeight(value.Value);
+    private static bool IsLevel(double value) => double.IsFinite(value) && value > 0;
+
+    /// <summary>One weight: its accumulated multiplier and the weight the loss reads.</summary>
+    private readonly record struct Side(double Multiplier, double Applied)
+    {
+        /// <summary>ln μ moves by <paramref name="logChange"/> within the bounds; the weight is μ times the proportional reaction, within the bounds.</summary>
+        internal Side Moved(double logChange, double reaction, SparsityBudget budget)
+        {
+            var multiplier = budget.Bound(Multiplier * Math.Exp(logChange));
+            return new Side(multiplier, budget.Bound(multiplier * reaction));
+        }
+    }
 }

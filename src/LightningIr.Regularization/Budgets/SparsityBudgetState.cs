@@ -11,8 +11,40 @@ namespace LightningIr.Regularization;
 /// <param name="DocWeight">The document weight λd the budget set last.</param>
 /// <param name="QueryMultiplier">The accumulated multiplier of λq: the weight before this step's proportional reaction.</param>
 /// <param name="DocMultiplier">The accumulated multiplier of λd.</param>
-/// <param name="QueryStart">The first measured query L0, where the target's warmup starts; <see langword="null"/> before the first update or when not targeted.</param>
-/// <param name="DocStart">The first measured document L0; <see langword="null"/> before the first update or when not targeted.</param>
-/// <param name="FlopsStart">The first measured FLOPS figure; <see langword="null"/> before the first update or when not targeted.</param>
+/// <param name="QueryL0">The query L0 target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
+/// <param name="DocL0">The document L0 target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
+/// <param name="Flops">The FLOPS target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
+/// <param name="Settings">The targets and options of the budget that saved the state; <see cref="SparsityBudget.LoadState"/> refuses a state of another budget.</param>
 public sealed record SparsityBudgetState(
-    long Step, double QueryWeight, double DocWeight, double QueryMultiplier, double DocMultiplier, double? QueryStart, double? DocStart, double? FlopsStart);
+    long Step,
+    double QueryWeight,
+    double DocWeight,
+    double QueryMultiplier,
+    double DocMultiplier,
+    SparsityTargetState? QueryL0,
+    SparsityTargetState? DocL0,
+    SparsityTargetState? Flops,
+    SparsityBudgetSettings Settings);
+
+/// <summary>One target's controller between updates (see <c>docs/sparsity-budgets.md</c>, "How it moves λ").</summary>
+/// <remarks>No Lightning IR counterpart.</remarks>
+/// <param name="Start">The first measurement.</param>
+/// <param name="Reference">The level the budget steers the measurement to now: it moves from <paramref name="Start"/> to the target while the model follows.</param>
+/// <param name="Smoothed">The measurement smoothed over about ten updates (geometrically), which the status reads.</param>
+/// <param name="Anchor">The smoothed measurement when it last moved by more than 10%, or was within 10% of the target.</param>
+/// <param name="AnchorStep">The update at which <paramref name="Anchor"/> was taken.</param>
+/// <param name="Status">The target's status after the last update.</param>
+public sealed record SparsityTargetState(
+    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status);
+
+/// <summary>The targets and options of a <see cref="SparsityBudget"/>, as its state records them.</summary>
+/// <remarks>No Lightning IR counterpart.</remarks>
+/// <param name="QueryL0">The query L0 target, or <see langword="null"/>.</param>
+/// <param name="DocL0">The document L0 target, or <see langword="null"/>.</param>
+/// <param name="Flops">The FLOPS target, or <see langword="null"/>.</param>
+/// <param name="WarmupSteps">The explicit warmup's length in updates; 0 for the built-in reference.</param>
+/// <param name="UpdateRate">The integrator's rate.</param>
+/// <param name="MinWeight">The smallest weight.</param>
+/// <param name="MaxWeight">The largest weight.</param>
+public sealed record SparsityBudgetSettings(
+    double? QueryL0, double? DocL0, double? Flops, long WarmupSteps, double UpdateRate, double MinWeight, double MaxWeight);

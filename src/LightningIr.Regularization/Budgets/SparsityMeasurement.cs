@@ -12,14 +12,15 @@ namespace LightningIr.Regularization;
 /// </remarks>
 public sealed class SparsityMeasurement : IDisposable
 {
-    /// <summary>The counts before the per-term columns: query vectors, their non-zeros, document vectors, theirs.</summary>
-    internal const int CountLength = 4;
-
-    internal SparsityMeasurement(Tensor values, long vectorLength)
+    internal SparsityMeasurement(Tensor values, long vectorLength, string targets)
     {
         Values = values;
         VectorLength = vectorLength;
+        Targets = targets;
     }
+
+    /// <summary>The targets of the budget that made the measurement, which the update and the sums check.</summary>
+    internal string Targets { get; }
 
     /// <summary>The length of the measured vectors (the embeddings' last dimension), against which targets are checked.</summary>
     public long VectorLength { get; }
@@ -31,7 +32,7 @@ public sealed class SparsityMeasurement : IDisposable
     public Device Device => Values.device;
 
     /// <summary>
-    /// The packed counts: query vectors, query non-zeros, document vectors, document non-zeros, then (for a FLOPS target)
+    /// The packed counts: query vectors, query non-zeros, document vectors, document non-zeros, the finiteness witness, then (for a FLOPS target)
     /// the per-term counts of the query vectors and of the document vectors.
     /// </summary>
     internal Tensor Values { get; }
@@ -68,16 +69,16 @@ public sealed class SparsityMeasurement : IDisposable
         ArgumentNullException.ThrowIfNull(other);
         ThrowIfDisposed();
         other.ThrowIfDisposed();
-        if (other.Length != Length || other.VectorLength != VectorLength)
+        if (other.Length != Length || other.VectorLength != VectorLength || other.Targets != Targets)
         {
             throw new ArgumentException(
-                $"Measurements do not match: one holds {Length} counts of vectors of {VectorLength} terms, the other {other.Length} of {other.VectorLength}. "
+                $"Measurements do not match: one holds {Length} counts of vectors of {VectorLength} terms for {Targets}, the other {other.Length} of {other.VectorLength} for {other.Targets}. "
                 + "Measure every part with the same budget.",
                 nameof(other));
         }
 
         Guard.CheckSameDevice(Values, "measurement", other.Values, "other measurement", nameof(other));
-        return new SparsityMeasurement(Values.add(other.Values), VectorLength);
+        return new SparsityMeasurement(Values.add(other.Values), VectorLength, Targets);
     }
 
     /// <summary>
@@ -97,7 +98,7 @@ public sealed class SparsityMeasurement : IDisposable
         using var scope = NewDisposeScope();
         var reduced = allReduceSum(Values.clone()) ?? throw new ArgumentNullException(nameof(allReduceSum), "The all-reduce delegate returned null.");
         RegularizationStatistics.CheckPacked(reduced, Length, nameof(allReduceSum));
-        return new SparsityMeasurement(reduced.to(Values.device).clone(), VectorLength).MoveToOuterDisposeScope();
+        return new SparsityMeasurement(reduced.to(Values.device).clone(), VectorLength, Targets).MoveToOuterDisposeScope();
     }
 
     /// <summary>Moves the counts to the dispose scope that encloses the current one, as <see cref="Tensor.MoveToOuterDisposeScope"/> does.</summary>
@@ -124,6 +125,6 @@ public sealed class SparsityMeasurement : IDisposable
     private SparsityMeasurement Clone()
     {
         ThrowIfDisposed();
-        return new SparsityMeasurement(Values.clone(), VectorLength);
+        return new SparsityMeasurement(Values.clone(), VectorLength, Targets);
     }
 }

@@ -73,7 +73,9 @@ public sealed class TrainingObjective
     /// Adds the regularizer of a sparsity budget with a weight, and logs the budget beside it: the regularizer's current
     /// weights (<c>/query_weight</c>, <c>/doc_weight</c>) and, for each target, the last measurement and the current target
     /// (<c>/query_l0</c> and <c>/query_l0_target</c>, <c>/doc_l0</c> and <c>/doc_l0_target</c>, <c>/flops</c> and
-    /// <c>/flops_target</c>) once the budget has been updated. Updating the budget stays the caller's, once per optimizer step.
+    /// <c>/flops_target</c>) and the budget's <see cref="SparsityBudget.Status"/> as its number (<c>/status</c>: 0 tracking,
+    /// 1 slack, 2 warmup, 3 converging, 4 unreachable, 5 collapsed) once the budget has been updated. Updating the budget
+    /// stays the caller's, once per optimizer step.
     /// </summary>
     /// <param name="budget">The budget; its <see cref="SparsityBudget.Regularizer"/> joins the objective.</param>
     /// <param name="weight">The regularizer's factor in the objective: finite and ≥ 0.</param>
@@ -209,6 +211,10 @@ public sealed class TrainingObjective
         AddMeasured("query_l0", budget.MeasuredQueryL0, budget.CurrentQueryL0Target);
         AddMeasured("doc_l0", budget.MeasuredDocL0, budget.CurrentDocL0Target);
         AddMeasured("flops", budget.MeasuredFlops, budget.CurrentFlopsTarget);
+        if (budget.Step > 0)
+        {
+            report.Add(name + "/status", (int)budget.Status);
+        }
     }
 
     private static string Unique(List<string> taken, string name)

@@ -1,0 +1,57 @@
+using System.Globalization;
+using LightningIr.Regularization.TestSupport;
+
+namespace LightningIr.Regularization.Benchmarks;
+
+/// <summary>
+/// <c>-- budget-matrix [seed]</c>: runs the closed-loop matrix of budget trainings with the library's defaults (two at a
+/// time, one TorchSharp thread each) and prints the guide's hit table as Markdown.
+/// </summary>
+public static class BudgetMatrixMode
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length > 2 && args[1] == "trace")
+        {
+            var run = ClosedLoop.Run(ClosedLoop.Matrix[int.Parse(args[2], CultureInfo.InvariantCulture)]);
+            for (var s = 0; s < run.DocL0.Count; s += args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 25)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{s,5} q {run.QueryL0[s],7:F1} d {run.DocL0[s],7:F1} f {run.Flops[s],8:F2} λq {run.QueryWeights[s],9:G3} λd {run.DocWeights[s],9:G3} {run.Statuses[s]}"));
+            }
+
+            return 0;
+        }
+
+        var seed = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+        var cases = ClosedLoop.Matrix.Select(c => c with { Seed = seed }).ToList();
+        var rows = new string[cases.Count];
+        var hits = 0;
+        var started = DateTime.UtcNow;
+        Parallel.For(0, cases.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        {
+            TorchSharp.torch.set_num_threads(1);
+            var run = ClosedLoop.Run(cases[i]);
+            var verdicts = ClosedLoop.Judge(run);
+            var hit = verdicts.TrueForAll(v => v.Hit);
+            if (hit)
+            {
+                Interlocked.Increment(ref hits);
+            }
+
+            rows[i] = string.Create(CultureInfo.InvariantCulture,
+                $"| {cases[i]} | {string.Join("; ", verdicts)} | {run.QueryWeights[^1]:G2} / {run.DocWeights[^1]:G2} | {run.Statuses[^1]} | {(hit ? "yes" : "**no**")} |");
+            Console.Error.WriteLine(rows[i]);
+        });
+
+        Console.WriteLine("| case | reached over the last 15% of steps | final λq / λd | status | hit |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var row in rows)
+        {
+            Console.WriteLine(row);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\n{hits} of {cases.Count} hit ({(DateTime.UtcNow - started).TotalSeconds:F0} s)"));
+        return 0;
+    }
+}

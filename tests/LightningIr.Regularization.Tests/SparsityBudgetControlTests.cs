@@ -1,0 +1,175 @@
+namespace LightningIr.Regularization.Tests;
+
+/// <summary>The budget's control law, statuses and refusals on hand-made batches (the closed loop is in <see cref="SparsityBudgetMatrixTests"/>).</summary>
+public sealed class SparsityBudgetControlTests
+{
+    private static BiEncoderOutput Batch(int queryL0, int docL0) =>
+        TestLosses.Output(SparsityBudgetTests.WithNonZeros(queryL0, queryL0), SparsityBudgetTests.WithNonZeros(docL0, docL0));
+
+    [Fact]
+    public void The_first_update_keeps_the_weight_and_the_reference_walks_one_percent_per_update_while_the_model_follows()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var budget = new SparsityBudget(flops, docL0: 10);
+        budget.Update(Batch(5, 80));
+        flops.DocWeight.Should().Be(1e-3, "the reference starts at the measurement, so the error is 0");
+        budget.CurrentDocL0Target.Should().BeApproximately(80, 1e-9);
+        budget.Status.Should().Be(SparsityBudgetStatus.Warmup);
+        budget.Update(Batch(5, 80));
+        budget.CurrentDocL0Target.Should().BeApproximately(80 * Math.Exp(-0.01), 1e-9);
+        flops.DocWeight.Should().BeGreaterThan(1e-3, "the model lags its reference");
+        for (var i = 0; i < 200; i++)
+        {
+            budget.Update(Batch(5, 80));
+        }
+
+        budget.CurrentDocL0Target.Should().BeApproximately(40, 0.5, "the reference stops within a factor 2 of a model that does not follow");
+        budget.State.DocL0!.Start.Should().Be(80);
+        flops.QueryWeight.Should().Be(1e-3, "λq has no target");
+    }
+
+    [Fact]
+    public void A_model_ahead_of_its_reference_loses_weight_five_times_faster_than_a_lagging_one_gains_it()
+    {
+        using var scope = NewDisposeScope();
+        var up = new FlopsRegularization(1, 1);
+        var upBudget = new SparsityBudget(up, docL0: 10);
+        var down = new FlopsRegularization(1, 1);
+        var downBudget = new SparsityBudget(down, docL0: 10);
+        upBudget.Update(Batch(5, 20));
+        downBudget.Update(Batch(5, 20));
+        upBudget.Update(Batch(5, 30));    // 1.5× the reference: lagging
+        downBudget.Update(Batch(5, 10));  // ½ the reference: ahead, beyond the 25% margin
+        var reference = 20 * Math.Exp(-0.01);
+        var smoothedUp = Math.Exp(Math.Log(20) + (0.1 * Math.Log(1.5)));
+        var upError = Math.Log(30 / reference);
+        var upFollowing = Math.Clamp(-(Math.Log(smoothedUp) - Math.Log(20)) / 0.01, 0, 1);
+        upBudget.State.DocMultiplier.Should().BeApproximately(Math.Exp(0.1 * upError * (1 - upFollowing)), 1e-12);
+        var downError = Math.Log(10 / reference);
+        downBudget.State.DocMultiplier.Should().BeApproximately(Math.Exp(0.1 * 5 * downError), 1e-12, "the model sparsifies: it moves away from its reference, nothing is following");
+        down.DocWeight.Should().BeApproximately(downBudget.State.DocMultiplier * Math.Exp(2 * downError), 1e-12);
+        up.DocWeight.Should().BeApproximately(upBudget.State.DocMultiplier * Math.Exp(2 * upError), 1e-12);
+    }
+
+    [Fact]
+    public void Statuses_say_collapsed_tracking_slack_and_unreachable_and_the_worse_side_wins()
+    {
+        using var scope = NewDisposeScope();
+        var collapsed = new SparsityBudget(new FlopsRegularization(1, 1), docL0: 10);
+        collapsed.Update(Batch(5, 0));
+        collapsed.Status.Should().Be(SparsityBudgetStatus.Collapsed);
+
+        var tracking = new SparsityBudget(new FlopsRegularization(1, 1), docL0: 10);
+        tracking.Update(Batch(5, 10));
+        tracking.Status.Should().Be(SparsityBudgetStatus.Tracking);
+
+        var slack = new SparsityBudget(new FlopsRegularization(1, 1), queryL0: 50, docL0: 10, minWeight: 1e-3);
+        for (var i = 0; i < 300; i++)
+        {
+            slack.Update(Batch(5, 10));
+        }
+
+        slack.QueryStatus.Should().Be(SparsityBudgetStatus.Slack);
+        slack.DocStatus.Should().Be(SparsityBudgetStatus.Tracking);
+        slack.Status.Should().Be(SparsityBudgetStatus.Slack, "the worse of the two");
+        slack.Regularizer.QueryWeight.Should().BeApproximately(1e-3, 1e-3);
+
+        var stuck = new FlopsRegularization(1e-3, 1e-3);
+        var unreachable = new SparsityBudget(stuck, docL0: 10);
+        var statuses = new List<SparsityBudgetStatus>();
+        for (var i = 0; i < 500; i++)
+        {
+            unreachable.Update(Batch(5, 60));
+            statuses.Add(unreachable.Status);
+        }
+
+        statuses.IndexOf(SparsityBudgetStatus.Unreachable).Should().BeInRange(399, 499, "detected within 500 updates of the measurement ceasing to move");
+        var frozen = unreachable.State.DocMultiplier;
+        unreachable.Update(Batch(5, 60));
+        unreachable.State.DocMultiplier.Should().Be(frozen, "an unreachable target's weight stops growing");
+        for (var i = 0; i < 5; i++)
+        {
+            unreachable.Update(Batch(5, 30));
+        }
+
+        unreachable.Status.Should().NotBe(SparsityBudgetStatus.Unreachable, "the measurement moved again");
+        for (var i = 0; i < 40; i++)
+        {
+            unreachable.Update(Batch(5, 30));
+        }
+
+        unreachable.State.DocMultiplier.Should().BeGreaterThan(frozen, "growth resumes once the measurement has moved");
+    }
+
+    [Fact]
+    public void Refusals_change_nothing_nan_embeddings_other_targets_and_other_states()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 2e-3);
+        var budget = new SparsityBudget(flops, docL0: 10);
+        budget.Update(Batch(5, 40));
+        var before = budget.State;
+        foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            var docs = SparsityBudgetTests.WithNonZeros(20, 20);
+            docs[1, 3] = tensor(bad);
+            FluentActions.Invoking(() => budget.Update(TestLosses.Output(ones(2, 100), docs)))
+                .Should().Throw<ArgumentException>().WithMessage("The measured embeddings hold NaN or infinite entries*");
+        }
+
+        FluentActions.Invoking(() => budget.Update(new SparsityBudget(flops, docL0: 20).Measure(Batch(5, 40))))
+            .Should().Throw<ArgumentException>().WithMessage("The measurement was made by a budget with other targets (queryL0 none, docL0 20, flops none)*");
+        var other = new SparsityBudget(new FlopsRegularization(), docL0: 10, updateRate: 0.2);
+        FluentActions.Invoking(() => other.LoadState(budget.State))
+            .Should().Throw<ArgumentException>().WithMessage("*UpdateRate 0.1 in the state, 0.2 here*");
+        FluentActions.Invoking(() => new SparsityBudget(new FlopsRegularization(), queryL0: 10).LoadState(budget.State))
+            .Should().Throw<ArgumentException>().WithMessage("*QueryL0 none in the state, 10 here; DocL0 10 in the state, none here*");
+        FluentActions.Invoking(() => budget.LoadState(budget.State with { DocL0 = budget.State.DocL0! with { Reference = double.NaN } }))
+            .Should().Throw<ArgumentException>().WithMessage("*is not one a budget can be in*");
+        FluentActions.Invoking(() => budget.LoadState(budget.State with { DocL0 = budget.State.DocL0! with { AnchorStep = 5 } }))
+            .Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => budget.LoadState(budget.State with { QueryL0 = budget.State.DocL0 }))
+            .Should().Throw<ArgumentException>("a controller for a target the budget does not have");
+        budget.State.Should().Be(before);
+        flops.DocWeight.Should().Be(before.DocWeight);
+    }
+
+    [Fact]
+    public void A_side_with_every_vector_masked_out_leaves_its_weight_and_controller_as_they_are()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3) { UseScoringMask = true };
+        var budget = new SparsityBudget(flops, queryL0: 3, docL0: 10);
+        budget.Update(Batch(5, 40));
+        budget.Update(Batch(5, 40));
+        var doc = budget.State.DocL0;
+        var weight = flops.DocWeight;
+        var output = TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5), SparsityBudgetTests.WithNonZeros(40, 40), docMask: zeros(2, ScalarType.Bool));
+        budget.Update(output);
+        budget.State.DocL0.Should().Be(doc);
+        budget.State.DocMultiplier.Should().Be(budget.State.DocMultiplier);
+        flops.DocWeight.Should().Be(weight);
+        budget.MeasuredDocL0.Should().BeNull();
+        budget.DocStatus.Should().NotBe(SparsityBudgetStatus.Collapsed);
+        budget.MeasuredQueryL0.Should().Be(5);
+        budget.Step.Should().Be(3);
+    }
+
+    [Fact]
+    public void Updated_before_the_loss_the_loss_reads_this_batchs_weight_and_after_the_step_the_next_batchs()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var budget = new SparsityBudget(flops, docL0: 10);
+        var output = Batch(5, 40);
+        budget.Update(output);
+        budget.Update(output);
+        var loss = flops.ComputeLoss(output).item<float>();
+        var expected = new FlopsRegularization(1e-3, budget.State.DocWeight).ComputeLoss(output).item<float>();
+        loss.Should().Be(expected, "the loss of the batch reads the weight its update set");
+        var weightOfThisBatch = flops.DocWeight;
+        budget.Update(Batch(5, 60));   // after optimizer.step(): measures the same batch again, or the next one
+        flops.DocWeight.Should().NotBe(weightOfThisBatch, "called after the step, the update only serves the next batch's loss");
+    }
+}
