@@ -172,4 +172,46 @@ public sealed class SparsityBudgetControlTests
         budget.Update(Batch(5, 60));   // after optimizer.step(): measures the same batch again, or the next one
         flops.DocWeight.Should().NotBe(weightOfThisBatch, "called after the step, the update only serves the next batch's loss");
     }
+
+    [Fact]
+    public void Before_the_first_update_the_levels_are_the_stated_targets_and_statuses_exist_only_for_targeted_sides()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new SparsityBudget(new FlopsRegularization(), flops: 3);
+        flops.CurrentFlopsTarget.Should().Be(3);
+        flops.QueryStatus.Should().Be(SparsityBudgetStatus.Warmup);
+        flops.DocStatus.Should().Be(SparsityBudgetStatus.Warmup);
+        var doc = new SparsityBudget(new FlopsRegularization(), docL0: 7);
+        doc.CurrentDocL0Target.Should().Be(7);
+        doc.CurrentQueryL0Target.Should().BeNull();
+        doc.QueryStatus.Should().BeNull();
+        var query = new SparsityBudget(new FlopsRegularization(), queryL0: 6);
+        query.CurrentQueryL0Target.Should().Be(6);
+        query.DocStatus.Should().BeNull();
+        query.Update(Batch(0, 5));
+        query.QueryStatus.Should().Be(SparsityBudgetStatus.Collapsed);
+    }
+
+    [Fact]
+    public void A_state_of_a_budget_with_any_other_option_is_refused_by_name()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), flops: 3);
+        var state = budget.State;
+        FluentActions.Invoking(() => budget.LoadState(state with { Settings = null! })).Should().Throw<ArgumentNullException>();
+        foreach (var (settings, name) in new[]
+        {
+            (state.Settings with { Flops = 4 }, "Flops 4 in the state, 3 here"),
+            (state.Settings with { WarmupSteps = 9 }, "WarmupSteps 9 in the state, 0 here"),
+            (state.Settings with { MinWeight = 1e-9 }, "MinWeight 1E-09 in the state, 1E-10 here"),
+            (state.Settings with { MaxWeight = 1e9 }, "MaxWeight 1000000000 in the state, 10000000000 here"),
+        })
+        {
+            FluentActions.Invoking(() => budget.LoadState(state with { Settings = settings })).Should().Throw<ArgumentException>().WithMessage($"*({name})*");
+        }
+
+        budget.Update(Batch(20, 20));
+        budget.LoadState(budget.State with { Step = 0, Flops = budget.State.Flops! with { AnchorStep = 0 } });
+        budget.Step.Should().Be(0, "step 0 and anchor 0 are a state a budget can be in");
+    }
 }
