@@ -144,11 +144,12 @@ public sealed class SparsityBudgetControlTests
         budget.Update(Batch(5, 40));
         budget.Update(Batch(5, 40));
         var doc = budget.State.DocL0;
+        var multiplier = budget.State.DocMultiplier;
         var weight = flops.DocWeight;
         var output = TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5), SparsityBudgetTests.WithNonZeros(40, 40), docMask: zeros(2, ScalarType.Bool));
         budget.Update(output);
         budget.State.DocL0.Should().Be(doc);
-        budget.State.DocMultiplier.Should().Be(budget.State.DocMultiplier);
+        budget.State.DocMultiplier.Should().Be(multiplier);
         flops.DocWeight.Should().Be(weight);
         budget.MeasuredDocL0.Should().BeNull();
         budget.DocStatus.Should().NotBe(SparsityBudgetStatus.Collapsed);
