@@ -215,4 +215,125 @@ public sealed class SparsityBudgetControlTests
         budget.LoadState(budget.State with { Step = 0, Flops = budget.State.Flops! with { AnchorStep = 0 } });
         budget.Step.Should().Be(0, "step 0 and anchor 0 are a state a budget can be in");
     }
+
+    [Fact]
+    public void The_current_targets_are_the_references_once_the_budget_has_measured()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), flops: 1);
+        budget.Update(Batch(20, 20));
+        budget.CurrentFlopsTarget.Should().Be(budget.State.Flops!.Reference).And.BeGreaterThan(1, "the reference starts at the dense measurement");
+        var sides = new SparsityBudget(new FlopsRegularization(), queryL0: 2, docL0: 3);
+        sides.Update(Batch(20, 30));
+        sides.CurrentQueryL0Target.Should().BeApproximately(20, 1e-9);
+        sides.CurrentDocL0Target.Should().BeApproximately(30, 1e-9);
+    }
+
+    [Fact]
+    public void A_query_side_with_every_vector_masked_out_leaves_its_weight_and_controller_as_they_are()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3) { UseScoringMask = true };
+        var budget = new SparsityBudget(flops, queryL0: 3);
+        budget.Update(Batch(20, 40));
+        budget.Update(Batch(20, 40));
+        var before = budget.State;
+        budget.Update(TestLosses.Output(SparsityBudgetTests.WithNonZeros(20, 20), SparsityBudgetTests.WithNonZeros(40, 40), queryMask: zeros(2, ScalarType.Bool)));
+        budget.State.QueryL0.Should().Be(before.QueryL0);
+        budget.State.QueryMultiplier.Should().Be(before.QueryMultiplier);
+        flops.QueryWeight.Should().Be(before.QueryWeight);
+        budget.MeasuredQueryL0.Should().BeNull();
+    }
+
+    [Fact]
+    public void The_multipliers_start_from_the_weights_at_the_first_update_and_then_accumulate()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var budget = new SparsityBudget(flops, queryL0: 5);
+        flops.QueryWeight = 4e-3;   // a schedule ran between the budget's creation and its first update
+        budget.Update(Batch(20, 20));
+        budget.State.QueryMultiplier.Should().Be(4e-3, "the first error is 0: the multiplier is the weight the budget took over");
+        budget.Update(Batch(40, 20));
+        var first = budget.State;
+        first.QueryWeight.Should().NotBe(first.QueryMultiplier, "the proportional reaction sits on top of the multiplier");
+        budget.Update(Batch(40, 20));
+        // A lagging model moves ln μ by at most rate · ln 2 = 0.069 per update; the weight sits exp(2e) ≈ ×4 above μ.
+        Math.Abs(Math.Log(budget.State.QueryMultiplier / first.QueryMultiplier)).Should().BeLessThan(0.07, "the multiplier moves from the multiplier, not from the weight");
+    }
+
+    [Fact]
+    public void A_measurement_of_a_budget_with_another_query_target_is_refused()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), queryL0: 10);
+        FluentActions.Invoking(() => budget.Update(new SparsityBudget(new FlopsRegularization(), queryL0: 20).Measure(Batch(5, 5))))
+            .Should().Throw<ArgumentException>().WithMessage("*(queryL0 20, docL0 none, flops none), but this budget has queryL0 10, docL0 none, flops none*");
+        budget.Update(new SparsityBudget(new FlopsRegularization(), queryL0: 10).Measure(Batch(5, 5)));
+        budget.Step.Should().Be(1, "the same targets measure alike");
+    }
+
+    [Fact]
+    public void Bounds_a_side_does_not_target_do_not_make_the_other_slack_or_unreachable()
+    {
+        using var scope = NewDisposeScope();
+        // λq far above the bounds and untargeted: λd's status reads λd alone.
+        var atMax = new SparsityBudget(new FlopsRegularization(1, 1e-3), docL0: 10, maxWeight: 1e-2);
+        atMax.Update(Batch(5, 20));
+        atMax.Status.Should().Be(SparsityBudgetStatus.Warmup, "denser than the target, but λd is below its bound");
+        var docFloor = new SparsityBudget(new FlopsRegularization(1, 1e-3), docL0: 50, minWeight: 1e-3);
+        docFloor.Update(Batch(5, 5));
+        docFloor.Update(Batch(5, 5));
+        docFloor.Status.Should().Be(SparsityBudgetStatus.Slack, "λd sits at its floor, whatever λq is");
+        var atMin = new SparsityBudget(new FlopsRegularization(1e-12, 1), docL0: 10, minWeight: 1e-10);
+        atMin.Update(Batch(5, 5));
+        atMin.Status.Should().Be(SparsityBudgetStatus.Warmup);
+        // λd at its bound: a lagging model is unreachable at once, a sparser one slack.
+        var capped = new SparsityBudget(new FlopsRegularization(1e-3, 1e-3), docL0: 10, maxWeight: 1e-3);
+        capped.Update(Batch(5, 40));
+        capped.Update(Batch(5, 40));
+        capped.State.DocMultiplier.Should().Be(1e-3);
+        capped.Status.Should().Be(SparsityBudgetStatus.Unreachable);
+        var queryCapped = new SparsityBudget(new FlopsRegularization(1e-3, 1e-3), queryL0: 10, maxWeight: 1e-3);
+        queryCapped.Update(Batch(40, 5));
+        queryCapped.Status.Should().Be(SparsityBudgetStatus.Unreachable, "λq starts at its bound");
+        queryCapped.Update(Batch(40, 5));
+        queryCapped.State.QueryMultiplier.Should().Be(1e-3);
+        queryCapped.Status.Should().Be(SparsityBudgetStatus.Unreachable);
+        var queryBelow = new SparsityBudget(new FlopsRegularization(1e-4, 1e-3), queryL0: 10, maxWeight: 1e-3);
+        queryBelow.Update(Batch(40, 5));
+        queryBelow.Status.Should().Be(SparsityBudgetStatus.Warmup, "λq below its bound");
+        var floor = new SparsityBudget(new FlopsRegularization(1e-3, 1e-3), flops: 50, minWeight: 1e-3);
+        floor.Update(Batch(5, 5));
+        floor.Update(Batch(5, 5));
+        floor.Status.Should().Be(SparsityBudgetStatus.Slack, "both multipliers sit at the floor");
+    }
+
+    [Fact]
+    public void Half_a_term_per_document_is_a_collapse_of_an_L0_target_but_a_FLOPS_target_reads_its_own_threshold()
+    {
+        using var scope = NewDisposeScope();
+        var l0 = new SparsityBudget(new FlopsRegularization(), docL0: 10);
+        l0.Update(TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5), SparsityBudgetTests.WithNonZeros(1, 0)));
+        l0.Status.Should().Be(SparsityBudgetStatus.Collapsed);
+        var flops = new SparsityBudget(new FlopsRegularization(), flops: 3);
+        flops.Update(TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5), SparsityBudgetTests.WithNonZeros(1, 0)));
+        flops.MeasuredFlops.Should().BeInRange(0.03, 0.6);
+        flops.Status.Should().Be(SparsityBudgetStatus.Warmup, "above a hundredth of the FLOPS target");
+    }
+
+    [Fact]
+    public void States_with_zero_weights_load_and_levels_must_be_positive()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), docL0: 10);
+        budget.Update(Batch(5, 40));
+        budget.LoadState(budget.State with { QueryWeight = 0, QueryMultiplier = 0 });
+        budget.Regularizer.QueryWeight.Should().Be(0);
+        foreach (var level in new[] { 0.0, -1.0 })
+        {
+            FluentActions.Invoking(() => budget.LoadState(budget.State with { DocL0 = budget.State.DocL0! with { Smoothed = level } }))
+                .Should().Throw<ArgumentException>().WithMessage("*is not one a budget can be in*");
+        }
+    }
 }

@@ -36,7 +36,7 @@ public sealed class SparsityBudget
     /// computes it; both weights move by the same factor. Not together with L0 targets.
     /// </param>
     /// <param name="warmupSteps">
-    /// 0 (default): the budget steers by a reference that moves from the first measurement to the target at most 2% per
+    /// 0 (default): the budget steers by a reference that moves from the first measurement to the target at most 1% per
     /// update, and only while the model follows. Otherwise the reference moves geometrically from the first measurement to
     /// the target over this many updates, whether the model follows or not.
     /// </param>
@@ -294,7 +294,7 @@ public sealed class SparsityBudget
     }
 
     /// <summary>What the measurement of a budget records of its targets, for <see cref="Update(SparsityMeasurement)"/> to refuse another budget's.</summary>
-    private string TargetsKey => FormattableString.Invariant($"queryL0 {QueryL0?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, docL0 {DocL0?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, flops {Flops?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
+    private string TargetsKey => FormattableString.Invariant($"queryL0 {Describe(QueryL0)}, docL0 {Describe(DocL0)}, flops {Describe(Flops)}");
 
     /// <summary>
     /// One target's update (<see cref="SparsityControl"/>): moves the multipliers of the sides it sets (one side for an L0
@@ -309,23 +309,22 @@ public sealed class SparsityBudget
 
         var move = SparsityControl.Advance(previous, now, stated, step, WarmupSteps, UpdateRate);
         var reaction = Math.Exp(SparsityControl.ProportionalGain * move.Error);
-        var moved = new List<Side>();
-        if (sides.HasFlag(RegularizationSide.Query))
+        var setsQuery = sides.HasFlag(RegularizationSide.Query);
+        var setsDoc = sides.HasFlag(RegularizationSide.Doc);
+        if (setsQuery)
         {
             query = query.Moved(move.LogChange, reaction, this);
-            moved.Add(query);
         }
 
-        if (sides.HasFlag(RegularizationSide.Doc))
+        if (setsDoc)
         {
             doc = doc.Moved(move.LogChange, reaction, this);
-            moved.Add(doc);
         }
 
         var status = SparsityControl.Classify(
-            move.State, stated, isL0: sides != RegularizationSide.Both, step, WarmupSteps,
-            atMinWeight: moved.TrueForAll(s => s.Multiplier <= MinWeight),
-            atMaxWeight: moved.Exists(s => s.Multiplier >= MaxWeight));
+            move.State, stated, isL0: sides != RegularizationSide.Both, step,
+            atMinWeight: (!setsQuery || query.Multiplier <= MinWeight) && (!setsDoc || doc.Multiplier <= MinWeight),
+            atMaxWeight: (setsQuery && query.Multiplier >= MaxWeight) || (setsDoc && doc.Multiplier >= MaxWeight));
         return move.State with { Status = status };
     }
 
@@ -342,6 +341,9 @@ public sealed class SparsityBudget
 
         return sum;
     }
+
+    /// <summary>A target as the messages name it: its shortest round-trip form (.NET's default), or "none".</summary>
+    private static string Describe(double? target) => target?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
 
     private static SparsityBudgetStatus StatusOf(SparsityTargetState? target) => target?.Status ?? SparsityBudgetStatus.Warmup;
 
