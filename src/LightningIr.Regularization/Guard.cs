@@ -161,6 +161,22 @@ internal static class Guard
         }
     }
 
+    /// <summary>The device types whose tensors cannot be float64: TorchSharp's MPS. The internal tests add <c>meta</c> to drive the refusals.</summary>
+    internal static readonly HashSet<DeviceType> WithoutFloat64 = [DeviceType.MPS];
+
+    /// <summary>
+    /// Throws a <see cref="NotSupportedException"/> on a device without float64 (TorchSharp's MPS, Apple's GPU), where
+    /// <paramref name="what"/>, float64 by design, could not be computed: the message names the device and what to do.
+    /// </summary>
+    public static void CheckFloat64(Device device, string what, string instead, string paramName)
+    {
+        if (WithoutFloat64.Contains(device.type))
+        {
+            throw new NotSupportedException(
+                $"{what} are float64, which the {device} device does not support ({paramName} is on it): {instead}.");
+        }
+    }
+
     /// <summary>The message for two things on different devices.</summary>
     private static string DeviceMismatch(string aName, Device a, string bName, Device b)
         => $"Found the {aName} on {a} and the {bName} on {b}; put both on one device.";

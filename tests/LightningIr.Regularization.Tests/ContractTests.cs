@@ -40,7 +40,7 @@ public sealed class ContractTests
         var l1 = new L1Regularization().CollectStatistics(output);
         FluentActions.Invoking(() => l1.Add(new L2Regularization().CollectStatistics(output)))
             .Should().Throw<ArgumentException>()
-            .WithMessage("Statistics do not match: these statistics were collected by L1Regularization but the other statistics belong to L2Regularization.*");
+            .WithMessage("Statistics do not match: these statistics were collected by L1Regularization but the other statistics belong to L2Regularization. Collect every part of a batch with the same loss and settings.*");
         FluentActions.Invoking(() => new L1Regularization { UseScoringMask = true }.ComputeLoss(output, l1))
             .Should().Throw<ArgumentException>()
             .WithMessage("Statistics do not match: the statistics were collected with UseScoringMask=False but this loss and part use UseScoringMask=True.*");
@@ -112,6 +112,11 @@ public sealed class ContractTests
             return t;
         }).RegularizerStatistics.Should().BeEmpty();
         calls.Should().Be(0, "an objective without regularizers has nothing to all-reduce");
+        FluentActions.Invoking(() => new TrainingObjective().CollectStatistics(Sample()).AllReduce(null!))
+            .Should().Throw<ArgumentNullException>().WithParameterName("allReduceSum", "even with nothing to reduce");
+        var two = new TrainingObjective().Add(loss).Add(new L1Regularization()).CollectStatistics(Sample());
+        two.Length.Should().Be(two.RegularizerStatistics[0].Length + two.RegularizerStatistics[1].Length);
+        FluentActions.Invoking(() => two.Add(null!)).Should().Throw<ArgumentNullException>().WithParameterName("other");
         FluentActions.Invoking(() => objective.AllReduce(_ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null.*");
         FluentActions.Invoking(() => objective.AllReduce(t => t[..^1].clone()))
             .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage($"The all-reduce must return a 1-D float64 tensor of {objective.Length} values*");
@@ -119,6 +124,44 @@ public sealed class ContractTests
             .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage($"*but returned dtype Float64 and shape [{objective.Length}, 1].*");
         FluentActions.Invoking(() => objective.AllReduce(t => t.to(ScalarType.Float32)))
             .Should().Throw<ArgumentException>().WithMessage("*but returned dtype Float32*");
+    }
+
+    /// <summary>The three all-reducible containers, each as its sum, its all-reduce, its disposal and its own words.</summary>
+    public static TheoryData<string> Containers => new() { "statistics", "objective statistics", "measurement" };
+
+    [Theory]
+    [MemberData(nameof(Containers))]
+    public void Every_all_reducible_container_refuses_alike(string kind)
+    {
+        using var scope = NewDisposeScope();
+        var output = Sample();
+        var loss = new FlopsRegularization();
+        var objective = new TrainingObjective().Add(loss);
+        var budget = new SparsityBudget(loss, docL0: 2);
+        (Func<IDisposable> Make, Func<IDisposable, Func<Tensor, Tensor>, IDisposable> AllReduce, Func<IDisposable, IDisposable, IDisposable> Add, Action Empty, string Noun) container = kind switch
+        {
+            "statistics" => (() => loss.CollectStatistics(output), (c, f) => ((RegularizationStatistics)c).AllReduce(f),
+                (a, b) => ((RegularizationStatistics)a).Add((RegularizationStatistics)b), () => RegularizationStatistics.Sum([]), "statistics"),
+            "objective statistics" => (() => objective.CollectStatistics(output), (c, f) => ((TrainingObjectiveStatistics)c).AllReduce(f),
+                (a, b) => ((TrainingObjectiveStatistics)a).Add((TrainingObjectiveStatistics)b), () => TrainingObjectiveStatistics.Sum([]), "statistics"),
+            _ => (() => budget.Measure(output), (c, f) => ((SparsityMeasurement)c).AllReduce(f),
+                (a, b) => ((SparsityMeasurement)a).Add((SparsityMeasurement)b), () => SparsityMeasurement.Sum([]), "measurements"),
+        };
+
+        var live = container.Make();
+        container.AllReduce(live, t => t).Should().NotBeNull("an identity all-reduce is a sum over one process");
+        container.Add(live, container.Make()).Should().NotBeNull();
+        FluentActions.Invoking(container.Empty).Should().Throw<ArgumentException>().WithMessage($"There are no {container.Noun} to sum*");
+        FluentActions.Invoking(() => container.AllReduce(live, t => t.div(2))).Should().Throw<ArgumentException>()
+            .WithParameterName("allReduceSum").WithMessage("*hold counts that are not whole numbers at least this process's: was the operation a sum?*");
+        FluentActions.Invoking(() => container.AllReduce(live, t => t.to(ScalarType.Float32))).Should().Throw<ArgumentException>()
+            .WithParameterName("allReduceSum").WithMessage("The all-reduce must return a 1-D float64 tensor of * values*");
+        FluentActions.Invoking(() => container.AllReduce(live, _ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null*");
+        var gone = container.Make();
+        gone.Dispose();
+        FluentActions.Invoking(() => container.AllReduce(gone, t => t)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => container.Add(gone, live)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => container.Add(live, gone)).Should().Throw<ObjectDisposedException>();
     }
 
     [Fact]
@@ -142,7 +185,7 @@ public sealed class ContractTests
 
         kept.Dispose();
         single.Dispose();
-        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(6, "two tensors for each of the three statistics");
+        DisposeScopeManager.Statistics.DisposedOutsideScopeCount.Should().Be(3, "one packed tensor for each of the three statistics");
         var estimator = new DocumentFrequencyEstimator();
         estimator.Add(output.DocEmbeddings!.Embeddings);
         DisposeScopeManager.Statistics.Reset();

@@ -269,11 +269,15 @@ public sealed class SparsityBudgetTests
         FluentActions.Invoking(() => budget.Update(Output(ones(2, Length), ones(2, Length + 1))))
             .Should().Throw<ArgumentException>().WithMessage("Query and document vectors must have the same length*");
         var measurement = budget.Measure(Batch(3, 30));
-        foreach (var bad in new[] { double.NaN, -1.0, double.PositiveInfinity })
+        foreach (var bad in new[] { double.NaN, -1.0, double.PositiveInfinity, 0.5 })
         {
-            var reduced = measurement.AllReduce(t => t.index_put_(tensor(bad, ScalarType.Float64), tensor(new long[] { 3 })));
-            FluentActions.Invoking(() => budget.Update(reduced)).Should().Throw<ArgumentException>().WithParameterName("total").WithMessage("The measurement holds NaN, infinite or negative counts*");
+            // The all-reduce checks the counts it returns, as the statistics' does: a bad reduction never reaches the update.
+            FluentActions.Invoking(() => measurement.AllReduce(t => t.index_put_(tensor(bad, ScalarType.Float64), tensor(new long[] { 3 }))))
+                .Should().Throw<ArgumentException>().WithParameterName("allReduceSum").WithMessage("The all-reduced measurements hold counts that are not whole numbers at least this process's: was the operation a sum?*");
         }
+
+        measurement.AllReduce(t => t.index_put_(tensor(double.NaN, ScalarType.Float64), tensor(new long[] { 4 }))).Length
+            .Should().Be(5, "the finiteness witness is no count: NaN there is the update's to refuse");
 
         var flopsMeasurement = new SparsityBudget(flops, flops: 1).Measure(Batch(3, 3));
         FluentActions.Invoking(() => budget.Update(flopsMeasurement)).Should().Throw<ArgumentException>().WithMessage("The measurement was made by a budget with other targets (queryL0 none, docL0 none, flops 1), but this budget has queryL0 none, docL0 10, flops none*");
@@ -303,7 +307,7 @@ public sealed class SparsityBudgetTests
         measurement.Length.Should().Be(5);
         measurement.Device.type.Should().Be(DeviceType.CPU);
         FluentActions.Invoking(() => SparsityMeasurement.Sum([])).Should().Throw<ArgumentException>().WithMessage("There are no measurements to sum*");
-        FluentActions.Invoking(() => SparsityMeasurement.Sum(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SparsityMeasurement.Sum(null!)).Should().Throw<ArgumentNullException>().WithParameterName("parts");
         FluentActions.Invoking(() => SparsityMeasurement.Sum([measurement, null!])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
         FluentActions.Invoking(() => SparsityMeasurement.Sum([null!, measurement])).Should().Throw<ArgumentNullException>().WithParameterName("parts");
         FluentActions.Invoking(() => measurement.Add(null!)).Should().Throw<ArgumentNullException>();

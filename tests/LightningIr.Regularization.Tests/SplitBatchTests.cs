@@ -331,7 +331,7 @@ public sealed class SplitBatchTests
             DisposeScopeManager.Statistics.Reset();
             scoped = loss.CollectStatistics(TestLosses.Output(query, query));
             kept = loss.CollectStatistics(TestLosses.Output(query, query)).DetachFromDisposeScope();
-            DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(4, "two tensors per statistics, no intermediates");
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(2, "one packed tensor per statistics, no intermediates");
         }
 
         FluentActions.Invoking(() => loss.ComputeLoss(TestLosses.Output(query, query), scoped)).Should().Throw<ObjectDisposedException>();

@@ -207,6 +207,7 @@ public sealed class SparsityBudget
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var sides = Regularizer.ReadSides(output);
+        Guard.CheckFloat64(sides.Query.device, "A sparsity budget's counts", "measure a CPU copy of the embeddings (the budget reads them without gradient)", nameof(output));
         var length = sides.Query.shape[^1];
         if (sides.Doc.shape[^1] != length)
         {
@@ -237,8 +238,7 @@ public sealed class SparsityBudget
     /// <param name="total">The measurement of the whole batch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="total"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The measurement was made by a budget with other targets, or holds NaN, infinite or negative values (NaN or infinite
-    /// embeddings, or an all-reduce that did not sum).
+    /// The measurement was made by a budget with other targets, or of NaN or infinite embeddings.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="total"/> has been disposed.</exception>
@@ -265,11 +265,6 @@ public sealed class SparsityBudget
         if (!double.IsFinite(counts[SparsityCounts.Witness]))
         {
             throw new ArgumentException("The measured embeddings hold NaN or infinite entries: a budget cannot steer by them. Check the model's outputs (a learning rate too large, a log of 0).", nameof(total));
-        }
-
-        if (counts.Where((_, i) => i != SparsityCounts.Witness).Any(c => !double.IsFinite(c) || c < 0))
-        {
-            throw new ArgumentException("The measurement holds NaN, infinite or negative counts: was it all-reduced with a sum?", nameof(total));
         }
 
         var queryVectors = counts[0] > 0;

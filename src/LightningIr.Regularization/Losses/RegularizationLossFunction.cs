@@ -76,7 +76,7 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// Embeddings are missing, not floating point, of rank &lt; 2, have an empty dimension, or the two sides
     /// are on different devices; or a scoring mask in use does not fit its embeddings.
     /// </exception>
-    public override Tensor ComputeLoss(BiEncoderOutput output)
+    public sealed override Tensor ComputeLoss(BiEncoderOutput output)
     {
         using var scope = NewDisposeScope();
         return Compute(output, null, out _, out _).MoveToOuterDisposeScope();
@@ -127,10 +127,10 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var sides = Prepare(output, splitBatch: true);
-        var query = ((SplitBatchPenalty)sides.QueryPenalty).CollectStatistics(sides.Query, sides.QueryMask).to(ScalarType.Float64);
-        var doc = ((SplitBatchPenalty)sides.DocPenalty).CollectStatistics(sides.Doc, sides.DocMask).to(ScalarType.Float64);
-        var statistics = new RegularizationStatistics(Layout(sides), query, doc, sides.Query.shape[0], sides.Doc.shape[0]);
-        return statistics.MoveToOuterDisposeScope();
+        Guard.CheckFloat64(sides.Query.device, "Split-batch statistics", "compute each whole batch's loss with ComputeLoss, or split the batch on the CPU or a CUDA device", nameof(output));
+        var query = ((SplitBatchPenalty)sides.QueryPenalty).CollectStatistics(sides.Query, sides.QueryMask);
+        var doc = ((SplitBatchPenalty)sides.DocPenalty).CollectStatistics(sides.Doc, sides.DocMask);
+        return RegularizationStatistics.Create(Layout(sides), query, doc, sides.Query.shape[0], sides.Doc.shape[0]).MoveToOuterDisposeScope();
     }
 
     /// <summary>

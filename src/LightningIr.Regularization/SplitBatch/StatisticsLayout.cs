@@ -1,32 +1,41 @@
 namespace LightningIr.Regularization;
 
 /// <summary>
-/// What a set of statistics was collected for: the loss type, its settings that change the statistics, and each
-/// side's vector shape (the embeddings' shape without the batch dimension). Two layouts must be equal to combine.
+/// What a set of <see cref="RegularizationStatistics"/> was collected for: the loss type, its settings that change the
+/// statistics, and each side's vector shape (the embeddings' shape without the batch dimension). Two layouts must agree
+/// on these to combine; the statistics' own shapes follow from them.
 /// </summary>
-internal sealed record StatisticsLayout(Type LossType, string Settings, long[] QueryVectorShape, long[] DocVectorShape)
+internal sealed record StatisticsLayout(Type LossType, string Settings, long[] QueryVectorShape, long[] DocVectorShape) : PackedLayout
 {
-    /// <summary>Throws an <see cref="ArgumentException"/> that says what differs, unless the layouts are equal.</summary>
-    public void CheckSame(StatisticsLayout other, string these, string those, string paramName)
-    {
-        string? difference = null;
-        if (LossType != other.LossType)
-        {
-            difference = $"{these} were collected by {LossType.Name} but {those} belong to {other.LossType.Name}";
-        }
-        else if (!string.Equals(Settings, other.Settings, StringComparison.Ordinal))
-        {
-            difference = $"{these} were collected with {Settings} but {those} use {other.Settings}";
-        }
-        else if (!QueryVectorShape.AsSpan().SequenceEqual(other.QueryVectorShape) || !DocVectorShape.AsSpan().SequenceEqual(other.DocVectorShape))
-        {
-            difference = $"{these} were collected from query vectors {Guard.Format(QueryVectorShape)} and document vectors {Guard.Format(DocVectorShape)} "
-                + $"(shapes without the batch dimension) but {those} have {Guard.Format(other.QueryVectorShape)} and {Guard.Format(other.DocVectorShape)}";
-        }
+    /// <summary>The shape of the query side's statistics.</summary>
+    internal long[] QueryStatistics { get; init; } = [0];
 
-        if (difference is not null)
-        {
-            throw new ArgumentException($"Statistics do not match: {difference}. Collect every part of a batch with the same loss and settings.", paramName);
-        }
+    /// <summary>The shape of the document side's statistics.</summary>
+    internal long[] DocStatistics { get; init; } = [0];
+
+    internal override string Noun => "Statistics";
+
+
+    internal override string Item => "statistics";
+
+    internal override Type Owner => typeof(RegularizationStatistics);
+
+    internal override string Advice => "Collect every part of a batch with the same loss and settings.";
+
+    internal override long Length => 2 + QueryStatistics.Aggregate(1L, (a, b) => a * b) + DocStatistics.Aggregate(1L, (a, b) => a * b);
+
+    internal override IReadOnlyList<(long Start, long Length)> Counts => [(0, 2)];
+
+    internal override int HostCounts => 2;
+
+    internal override string? Difference(PackedLayout other, string these, string those)
+    {
+        var layout = (StatisticsLayout)other;
+        return LossType != layout.LossType ? $"{these} were collected by {LossType.Name} but {those} belong to {layout.LossType.Name}"
+            : !string.Equals(Settings, layout.Settings, StringComparison.Ordinal) ? $"{these} were collected with {Settings} but {those} use {layout.Settings}"
+            : !QueryVectorShape.AsSpan().SequenceEqual(layout.QueryVectorShape) || !DocVectorShape.AsSpan().SequenceEqual(layout.DocVectorShape)
+                ? $"{these} were collected from query vectors {Guard.Format(QueryVectorShape)} and document vectors {Guard.Format(DocVectorShape)} "
+                    + $"(shapes without the batch dimension) but {those} have {Guard.Format(layout.QueryVectorShape)} and {Guard.Format(layout.DocVectorShape)}"
+            : null;
     }
 }

@@ -20,10 +20,11 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     /// <returns>New statistics in the caller's dispose scope; the parts are left unchanged.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="parts"/> or one of its items is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="parts"/> is empty, or two parts do not match.</exception>
+    /// <exception cref="ObjectDisposedException">A part has been disposed.</exception>
     public static TrainingObjectiveStatistics Sum(IEnumerable<TrainingObjectiveStatistics> parts)
     {
         ArgumentNullException.ThrowIfNull(parts);
-        var list = parts.ToList();
+        var list = parts.Select(p => p ?? throw new ArgumentNullException(nameof(parts))).ToList();
         if (list.Count == 0)
         {
             throw new ArgumentException("There are no statistics to sum: pass at least one part.", nameof(parts));
@@ -31,7 +32,6 @@ public sealed class TrainingObjectiveStatistics : IDisposable
 
         foreach (var part in list)
         {
-            ArgumentNullException.ThrowIfNull(part, nameof(parts));
             CheckCount(list[0], part, nameof(parts));
         }
 
@@ -50,7 +50,12 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     /// <returns>New statistics in the caller's dispose scope; both operands are left unchanged.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
     /// <exception cref="ArgumentException">The two do not match.</exception>
-    public TrainingObjectiveStatistics Add(TrainingObjectiveStatistics other) => Sum([this, other]);
+    /// <exception cref="ObjectDisposedException">One of the two has been disposed.</exception>
+    public TrainingObjectiveStatistics Add(TrainingObjectiveStatistics other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Sum([this, other]);
+    }
 
     /// <summary>
     /// Sums the statistics across processes with one call of <paramref name="allReduceSum"/>, handing it one 1-D float64
@@ -60,28 +65,16 @@ public sealed class TrainingObjectiveStatistics : IDisposable
     /// <returns>New statistics in the caller's dispose scope; these are left unchanged.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="allReduceSum"/> is null or returns null.</exception>
     /// <exception cref="ArgumentException">The returned tensor is not float64 of the same shape, or its counts are not whole numbers at least these counts.</exception>
+    /// <exception cref="ObjectDisposedException">These statistics have been disposed.</exception>
     public TrainingObjectiveStatistics AllReduce(Func<Tensor, Tensor> allReduceSum)
     {
         ArgumentNullException.ThrowIfNull(allReduceSum);
-        if (RegularizerStatistics.Count == 0)
-        {
-            // Nothing to reduce; every process holds the same objective, so every process skips the collective alike.
-            return new TrainingObjectiveStatistics([]);
-        }
-
-        using var scope = NewDisposeScope();
-        var packed = cat(RegularizerStatistics.Select(r => r.Pack()).ToList());
-        var reduced = allReduceSum(packed) ?? throw new ArgumentNullException(nameof(allReduceSum), "The all-reduce delegate returned null.");
-        RegularizationStatistics.CheckPacked(reduced, Length, nameof(allReduceSum));
-        var results = new List<RegularizationStatistics>(RegularizerStatistics.Count);
-        long offset = 0;
-        foreach (var regularizer in RegularizerStatistics)
-        {
-            results.Add(regularizer.FromPacked(reduced.narrow(0, offset, regularizer.Length), nameof(allReduceSum)));
-            offset += regularizer.Length;
-        }
-
-        return new TrainingObjectiveStatistics(results).MoveToOuterDisposeScope();
+        // Nothing to reduce: every process holds the same objective, so every process skips the collective alike.
+        return RegularizerStatistics.Count == 0
+            ? new TrainingObjectiveStatistics([])
+            : new TrainingObjectiveStatistics(
+                PackedValues.AllReduce(RegularizerStatistics.Select(r => r.Packed).ToList(), allReduceSum, nameof(allReduceSum))
+                    .Select(RegularizationStatistics.Wrap).ToList());
     }
 
     /// <summary>Moves every tensor to the dispose scope that encloses the current one.</summary>
