@@ -18,6 +18,8 @@ namespace LightningIr.Regularization.Benchmarks;
 /// 30 calls, and its share is that time over the unregularized step's. Memory: the step's peak resident memory above
 /// the memory it started from, and the regularizer's own peak on the same leaves. Run it with
 /// <c>MALLOC_MMAP_THRESHOLD_=131072</c> so that resident memory follows live buffers (see <see cref="PeakMemoryMode"/>).
+/// Last, a sparsity budget's update on the same pooled embeddings (L0 targets on both sides, and a FLOPS target), and its
+/// finiteness witness alone, each as a share of the unregularized step.
 /// </summary>
 public static class StepMode
 {
@@ -114,6 +116,36 @@ public static class StepMode
             }
 
             Console.WriteLine(line);
+        }
+
+        // A sparsity budget's update on the same pooled embeddings (it reads them without gradient), and the part of it
+        // that the finiteness witness costs: a float64 sum of each side.
+        var output = new BiEncoderOutput(QueryEmbeddings: new(pooledQueries), DocEmbeddings: new(pooledDocs));
+        var budgets = new (string Name, Action Call)[]
+        {
+            ("budget L0 update", () => new SparsityBudget(TestSupport.Regularizers.Create("FLOPS"), queryL0: 30, docL0: 200).Update(output)),
+            ("budget FLOPS update", () => new SparsityBudget(TestSupport.Regularizers.Create("FLOPS"), flops: 5).Update(output)),
+            ("  its witness", () =>
+            {
+                using var noGrad = no_grad();
+                pooledQueries.sum(type: ScalarType.Float64).add(pooledDocs.sum(type: ScalarType.Float64)).item<double>();
+            }),
+        };
+        foreach (var (name, call) in budgets)
+        {
+            var seconds = new List<double>();
+            for (var i = 0; i <= RegularizerCalls; i++)
+            {
+                using var scope = NewDisposeScope();
+                var clock = Stopwatch.StartNew();
+                call();
+                if (i > 0)
+                {
+                    seconds.Add(clock.Elapsed.TotalSeconds);
+                }
+            }
+
+            Console.WriteLine($"{name,-22} {Median(seconds) * 1e3,9:F2} ms {Median(seconds) / plain,11:P2} of the unregularized step");
         }
 
         pooledQueries.Dispose();
