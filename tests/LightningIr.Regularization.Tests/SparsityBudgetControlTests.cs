@@ -336,4 +336,24 @@ public sealed class SparsityBudgetControlTests
                 .Should().Throw<ArgumentException>().WithMessage("*is not one a budget can be in*");
         }
     }
+
+    [Fact]
+    public void The_finiteness_witness_refuses_non_finite_queries_and_half_precision_and_accepts_the_largest_finite_values()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), queryL0: 3, docL0: 10);
+        var queries = SparsityBudgetTests.WithNonZeros(5, 5);
+        queries[0, 0] = tensor(float.NaN);
+        FluentActions.Invoking(() => budget.Update(TestLosses.Output(queries, SparsityBudgetTests.WithNonZeros(20, 20))))
+            .Should().Throw<ArgumentException>().WithMessage("The measured embeddings hold NaN or infinite entries*");
+        var half = SparsityBudgetTests.WithNonZeros(20, 20).to(ScalarType.Float16);
+        half[1, 2] = tensor(float.PositiveInfinity, ScalarType.Float16);
+        FluentActions.Invoking(() => budget.Update(TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5).to(ScalarType.Float16), half)))
+            .Should().Throw<ArgumentException>().WithMessage("The measured embeddings hold NaN or infinite entries*");
+        budget.Step.Should().Be(0);
+        var largest = full(2, 100, 65504f).to(ScalarType.Float16);
+        var lowest = largest.neg();
+        budget.Update(TestLosses.Output(largest, lowest));
+        budget.MeasuredDocL0.Should().Be(100, "the largest and the lowest finite half values, side by side, are finite");
+    }
 }

@@ -10,7 +10,7 @@ internal static class SparsityCounts
     /// <summary>The counts before the per-term columns: query vectors, their non-zeros, document vectors, theirs, the witness.</summary>
     internal const int Length = 5;
 
-    /// <summary>Where the finiteness witness sits: the sum of every measured entry, NaN or infinite when one of them is.</summary>
+    /// <summary>Where the finiteness witness sits: the smallest plus the largest measured entry, NaN or infinite when one of them is.</summary>
     internal const int Witness = 4;
 
     /// <summary>Packs the counts of the measured sides; a side not measured counts zeros.</summary>
@@ -31,8 +31,9 @@ internal static class SparsityCounts
     /// <summary>
     /// One side's counts. The kernels are the fastest exact ones measured on the CPU (the benchmarks' README): a
     /// whole-tensor <c>count_nonzero</c>, and sums of the non-zero indicator in float32, exact for counts below 2²⁴ per
-    /// vector or term. The witness is a float64 sum of the entries: finite exactly when every entry is (a count would take
-    /// NaN for non-zero).
+    /// vector or term. The witness is the smallest plus the largest entry, in float64: finite exactly when every entry is
+    /// (a count would take NaN for non-zero). <c>aminmax</c> reads the embeddings once and allocates no buffer, where a
+    /// float64 sum would convert them into an embedding-sized copy first.
     /// </summary>
     private static (Tensor Vectors, Tensor NonZeros, Tensor Witness, Tensor? Columns) Count(Tensor embeddings, Tensor? mask, bool measured, bool columns)
     {
@@ -43,7 +44,8 @@ internal static class SparsityCounts
         }
 
         var length = embeddings.shape[^1];
-        var witness = embeddings.sum(type: ScalarType.Float64);
+        var (low, high) = embeddings.aminmax();
+        var witness = low.to(ScalarType.Float64).add(high.to(ScalarType.Float64));
         var vectors = mask is null
             ? tensor((double)(embeddings.numel() / length), ScalarType.Float64, embeddings.device)
             : mask.sum().to(ScalarType.Float64);
