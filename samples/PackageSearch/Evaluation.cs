@@ -3,77 +3,98 @@ using Lucene.Net.Search;
 
 namespace PackageSearch;
 
-/// <summary>What one setting (BM25 or a learned model) costs and achieves on the held-out queries.</summary>
-public sealed record SettingResult(
-    string Setting,
-    double Mrr10,
-    double Recall100,
-    double DocL0,
-    double QueryL0,
-    PostingStatistics Postings,
-    double MedianMilliseconds,
-    double P95Milliseconds,
-    double PostingsVisited,
-    double TrainingSeconds);
-
-/// <summary>A setting ready to be searched: its index and its held-out queries.</summary>
-/// <param name="Name">The setting's name in reports.</param>
-/// <param name="Index">The index to search.</param>
-/// <param name="Queries">The held-out queries, in the order of the targets.</param>
-/// <param name="DocL0">The documents' mean L0 before indexing; <see langword="null"/> to take the index's postings per document.</param>
-/// <param name="QueryL0">The queries' mean L0.</param>
-/// <param name="TrainingSeconds">How long the model trained (0 for BM25).</param>
-public sealed record SearchSetting(string Name, SearchIndex Index, Query[] Queries, double? DocL0, double QueryL0, double TrainingSeconds);
-
-/// <summary>Runs the held-out queries against every setting and measures quality and cost.</summary>
+/// <summary>Runs the reported queries against every setting and measures quality, size and latency.</summary>
 public static class Evaluation
 {
     private const int Depth = 100;
 
+    /// <summary>The bootstrap's resamples for the paired intervals.</summary>
+    public const int Resamples = 10_000;
+
     /// <summary>
-    /// Searches every query in every setting twice: a warm-up round (JIT, caches), then a timed round in which the
-    /// settings take turns query by query, so that the machine's noise spreads evenly over them. One thread.
+    /// Serves and searches every query in every setting: a warm-up round (JIT, caches), then <paramref name="rounds"/>
+    /// timed rounds. In each timed round every query visits the settings in its own seeded random order, so that neither
+    /// the machine's drift nor a cache warmed by the previous setting favours one. Each visit times the whole path from the
+    /// query's text (analysis, a learned model's query side and quantization, search) and the search alone. One thread.
+    /// Then each learned row gets its paired bootstrap intervals against BM25 (<paramref name="bm25"/>) and against the
+    /// best keyword baseline of the run by MRR@10.
     /// </summary>
-    public static List<SettingResult> Run(IReadOnlyList<SearchSetting> settings, int[] targets, Action<int> onQuery)
+    public static List<SettingResult> Run(IReadOnlyList<SearchSetting> settings, IReadOnlyList<string> queries, int[] targets, int rounds, int seed, string bm25, Action<int> onQuery)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(onQuery);
-        var latencies = settings.Select(_ => new double[targets.Length]).ToArray();
-        var rankings = settings.Select(_ => new int[targets.Length][]).ToArray();
-        for (var round = 0; round < 2; round++)
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        var endToEnd = settings.Select(_ => new List<double>()).ToArray();
+        var search = settings.Select(_ => new List<double>()).ToArray();
+        var rankings = settings.Select(_ => new int[queries.Count][]).ToArray();
+        var served = settings.Select(_ => new Query[queries.Count]).ToArray();
+        var random = new Random(seed);
+        var order = Enumerable.Range(0, settings.Count).ToArray();
+        for (var round = 0; round <= rounds; round++)
         {
-            for (var q = 0; q < targets.Length; q++)
+            for (var q = 0; q < queries.Count; q++)
             {
-                for (var s = 0; s < settings.Count; s++)
+                random.Shuffle(order);
+                foreach (var s in order)
                 {
                     var start = Stopwatch.GetTimestamp();
-                    rankings[s][q] = settings[s].Index.Search(settings[s].Queries[q], Depth);
-                    latencies[s][q] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    var query = settings[s].Serve(queries[q]);
+                    var built = Stopwatch.GetTimestamp();
+                    var ranking = settings[s].Index.Search(query, Depth);
+                    var done = Stopwatch.GetTimestamp();
+                    if (round == 0)
+                    {
+                        rankings[s][q] = ranking;
+                        served[s][q] = query;
+                        continue;
+                    }
+
+                    endToEnd[s].Add(Stopwatch.GetElapsedTime(start, done).TotalMilliseconds);
+                    search[s].Add(Stopwatch.GetElapsedTime(built, done).TotalMilliseconds);
                 }
 
-                onQuery((round * targets.Length) + q + 1);
+                onQuery((round * queries.Count) + q + 1);
             }
         }
 
-        return settings.Select((setting, s) =>
+        var results = settings.Select((setting, s) =>
         {
             var ranks = rankings[s].Select((ranking, q) => Array.IndexOf(ranking, targets[q])).ToArray();
-            var sorted = latencies[s].Order().ToArray();
+            var reciprocal = ranks.Select(r => r is >= 0 and < 10 ? 1.0 / (r + 1) : 0).ToArray();
             var postings = setting.Index.Statistics();
+            var e2e = endToEnd[s].Order().ToArray();
+            var alone = search[s].Order().ToArray();
             return new SettingResult(
                 setting.Name,
-                ranks.Average(r => r is >= 0 and < 10 ? 1.0 / (r + 1) : 0),
+                setting.Keyword,
+                reciprocal.Average(),
                 ranks.Average(r => r >= 0 ? 1.0 : 0),
-                setting.DocL0 ?? (double)postings.Postings / setting.Index.DocumentCount,
-                setting.QueryL0,
+                (double)postings.Postings / setting.Index.DocumentCount,
+                served[s].Average(q => (double)((BooleanQuery)q).Clauses.Count),
+                setting.EncoderDocL0,
                 postings,
-                Quantile(sorted, 0.5),
-                Quantile(sorted, 0.95),
-                setting.Queries.Average(setting.Index.PostingsVisited),
-                setting.TrainingSeconds);
+                Quantile(alone, 0.5),
+                Quantile(alone, 0.95),
+                Quantile(e2e, 0.5),
+                Quantile(e2e, 0.95),
+                served[s].Average(setting.Index.PostingsVisited),
+                setting.TrainingSeconds,
+                reciprocal);
+        }).ToList();
+
+        var baseline = results.Single(r => r.Setting == bm25);
+        var best = BestKeyword(results);
+        return results.Select(r => r.Keyword ? r : r with
+        {
+            VersusBm25 = PairedBootstrap.Interval(r.ReciprocalRanks, baseline.ReciprocalRanks, Resamples, seed),
+            VersusBestKeyword = PairedBootstrap.Interval(r.ReciprocalRanks, best.ReciprocalRanks, Resamples, seed),
         }).ToList();
     }
+
+    /// <summary>The run's best keyword baseline by MRR@10.</summary>
+    public static SettingResult BestKeyword(IReadOnlyList<SettingResult> results) => results.Where(r => r.Keyword).MaxBy(r => r.Mrr10)!;
 
     /// <summary>The nearest-rank quantile of sorted values.</summary>
     public static double Quantile(double[] sorted, double p)

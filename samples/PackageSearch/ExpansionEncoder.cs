@@ -9,7 +9,8 @@ namespace PackageSearch;
 /// learned saturation and length normalisation (k1 and b, from Lucene's 1.2 and 0.75) times a learned factor
 /// relu(1 + uₜ + contextₜ(d)); and, for each expansion candidate (a word of the vocabulary with the Porter stem of one of
 /// its terms), that term's weight times relu(gₛ), a learned per-word expansion factor that starts at 0. A query's vector
-/// holds each of its terms' frequency times relu(1 + vₜ + contextₜ(q)). ctx is a tanh layer over the text's mean term
+/// holds each of its terms' frequency times relu(1 + vₜ), a table of one weight per term (or, with contextual queries,
+/// relu(1 + vₜ + contextₜ(q))). ctx is a tanh layer over the text's mean term
 /// embedding and contextₜ a bilinear form of the term's embedding and ctx. Untrained, every factor is 1 and every
 /// expansion 0, so the dot product is BM25's score; training learns term reweighting, pruning (a factor at 0) and
 /// expansion into morphological variants.
@@ -35,9 +36,18 @@ public sealed class ExpansionEncoder : nn.Module
     private readonly Parameter saturation;
     private readonly Parameter lengthNormalisation;
 
-    public ExpansionEncoder(int vocabularySize, int hiddenSize) : base(nameof(ExpansionEncoder))
+    /// <summary>Creates the untrained encoder (BM25).</summary>
+    /// <param name="vocabularySize">The vector length.</param>
+    /// <param name="hiddenSize">The width of the term embeddings and context layers.</param>
+    /// <param name="contextualQueries">
+    /// Whether a query term's factor depends on the query's context. Without (the default), it is relu(1 + vₜ): a table
+    /// of one weight per term, so that serving a query needs no model, only a lookup (as inference-free sparse retrievers
+    /// serve queries).
+    /// </param>
+    public ExpansionEncoder(int vocabularySize, int hiddenSize, bool contextualQueries = false) : base(nameof(ExpansionEncoder))
     {
         this.vocabularySize = vocabularySize;
+        ContextualQueries = contextualQueries;
         embedding = nn.Embedding(vocabularySize, hiddenSize);
         documentContext = nn.Linear(hiddenSize, hiddenSize);
         queryContext = nn.Linear(hiddenSize, hiddenSize);
@@ -57,6 +67,17 @@ public sealed class ExpansionEncoder : nn.Module
     /// <summary>The embeddings, context layers and bilinear forms.</summary>
     public IEnumerable<Parameter> ContextParameters => parameters().Except(FactorParameters);
 
+    /// <summary>Whether query factors depend on the query's context; otherwise <see cref="QueryWeights"/> serves queries.</summary>
+    public bool ContextualQueries { get; }
+
+    /// <summary>For an encoder without contextual queries, the whole query side: each term's weight per occurrence, relu(1 + vₜ).</summary>
+    public float[] QueryWeights()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return nn.functional.relu(queryFactor.add(1)).cpu().data<float>().ToArray();
+    }
+
     /// <summary>The vector length: the vocabulary size.</summary>
     public int VocabularySize => vocabularySize;
 
@@ -68,12 +89,12 @@ public sealed class ExpansionEncoder : nn.Module
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
-        var (terms, context) = Context(batch, documentContext);
+        var context = Context(batch, documentContext);
         var k1 = saturation.clamp_min(0.01f);
         var b = lengthNormalisation.clamp(0, 1);
         var bm25 = batch.Idf.mul(batch.Frequencies).mul(k1.add(1))
             .div(batch.Frequencies.add(k1.mul(b.mul(batch.LengthRatio).add(b.neg().add(1)))));
-        var lexical = bm25.mul(Factor(terms, context, batch, documentFactor, documentBilinear));
+        var lexical = bm25.mul(Factor(context, batch, documentFactor, documentBilinear));
         var expanded = lexical.index_select(0, batch.ExpansionSources).mul(Relu(expansion.index_select(0, batch.ExpansionTerms)));
         var rows = batch.RowIndex.mul(vocabularySize).add(batch.Terms);
         var expansionRows = batch.ExpansionRows.mul(vocabularySize).add(batch.ExpansionTerms);
@@ -87,8 +108,10 @@ public sealed class ExpansionEncoder : nn.Module
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
-        var (terms, context) = Context(batch, queryContext);
-        var weights = batch.Frequencies.mul(Factor(terms, context, batch, queryFactor, queryBilinear));
+        var factor = ContextualQueries
+            ? Factor(Context(batch, queryContext), batch, queryFactor, queryBilinear)
+            : Relu(queryFactor.index_select(0, batch.Terms).add(1));
+        var weights = batch.Frequencies.mul(factor);
         var flat = batch.RowIndex.mul(vocabularySize).add(batch.Terms);
         return zeros(batch.Rows * (long)vocabularySize, dtype: weights.dtype, device: weights.device)
             .scatter(0, flat, weights).view(batch.Rows, vocabularySize).MoveToOuterDisposeScope();
@@ -104,9 +127,9 @@ public sealed class ExpansionEncoder : nn.Module
     }
 
     /// <summary>relu(1 + uₜ + eₜ · A · ctx(row)) for every entry.</summary>
-    private static Tensor Factor(Tensor terms, Tensor context, TextBatch batch, Tensor perTerm, Tensor bilinear)
+    private static Tensor Factor((Tensor Terms, Tensor Context) read, TextBatch batch, Tensor perTerm, Tensor bilinear)
     {
-        var contextual = terms.matmul(bilinear).mul(context.index_select(0, batch.RowIndex)).sum([1]);
+        var contextual = read.Terms.matmul(bilinear).mul(read.Context.index_select(0, batch.RowIndex)).sum([1]);
         return Relu(perTerm.index_select(0, batch.Terms).add(contextual).add(1));
     }
 

@@ -30,25 +30,27 @@ public static class ImpactIndex
         IndexOptions = IndexOptions.DOCS_AND_FREQS,
     };
 
-    /// <summary>Indexes the documents' vectors, weights multiplied by <paramref name="scale"/> and rounded.</summary>
-    public static SearchIndex Build(IReadOnlyList<SparseVector> documents, float scale, Action<int> onDocument)
+    /// <summary>Indexes the documents' vectors in <paramref name="order"/>, weights multiplied by <paramref name="scale"/> and rounded.</summary>
+    public static SearchIndex Build(IReadOnlyList<SparseVector> documents, IReadOnlyList<int> order, float scale, Action<int> onDocument)
     {
         ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(order);
         ArgumentNullException.ThrowIfNull(onDocument);
         var similarity = new DotProductSimilarity();
         var directory = new RAMDirectory();
         var config = new IndexWriterConfig(SearchIndex.Version, new NoAnalysis()) { Similarity = similarity, OpenMode = OpenMode.CREATE };
         using (var writer = new IndexWriter(directory, config))
         {
-            for (var d = 0; d < documents.Count; d++)
+            for (var i = 0; i < order.Count; i++)
             {
+                var d = order[i];
                 var document = new Document
                 {
                     new Field(Field, new ImpactTokenStream(Quantize(documents[d], scale)), ImpactField),
                     new NumericDocValuesField(SearchIndex.OrdinalField, d),
                 };
                 writer.AddDocument(document);
-                onDocument(d + 1);
+                onDocument(i + 1);
             }
 
             writer.ForceMerge(1);
@@ -142,45 +144,5 @@ public static class ImpactIndex
     {
         protected override TokenStreamComponents CreateComponents(string fieldName, TextReader reader) =>
             throw new InvalidOperationException("The impact index takes pre-built token streams only.");
-    }
-}
-
-/// <summary>
-/// Scores a term match as the document's term frequency (the quantized document weight) times the query term's
-/// boost (the quantized query weight), with no normalisation, so a disjunction scores the dot product.
-/// </summary>
-public sealed class DotProductSimilarity : Similarity
-{
-    public override long ComputeNorm(FieldInvertState state) => 1;
-
-    public override SimWeight ComputeWeight(float queryBoost, CollectionStatistics collectionStats, params TermStatistics[] termStats) => new Weight(queryBoost);
-
-    public override SimScorer GetSimScorer(SimWeight weight, AtomicReaderContext context) => new Scorer(((Weight)weight).Value);
-
-    private sealed class Weight : SimWeight
-    {
-        private readonly float queryBoost;
-
-        public Weight(float queryBoost)
-        {
-            this.queryBoost = queryBoost;
-            Value = queryBoost;
-        }
-
-        public float Value { get; private set; }
-
-        public override float GetValueForNormalization() => queryBoost * queryBoost;
-
-        // The query norm is ignored: scores stay the dot product.
-        public override void Normalize(float queryNorm, float topLevelBoost) => Value = queryBoost * topLevelBoost;
-    }
-
-    private sealed class Scorer(float weight) : SimScorer
-    {
-        public override float Score(int doc, float freq) => weight * freq;
-
-        public override float ComputeSlopFactor(int distance) => 1;
-
-        public override float ComputePayloadFactor(int doc, int start, int end, BytesRef payload) => 1;
     }
 }

@@ -6,7 +6,13 @@ using static TorchSharp.torch;
 namespace PackageSearch;
 
 /// <summary>The sizes and seed from which a <see cref="KnownItemCorpus"/> is built.</summary>
-public sealed record CorpusSettings(int Seed, int EvaluationQueries, int ValidationQueries, int FrequencySample, int? MaxDocuments);
+/// <param name="Seed">The seed of the splits and of the index order.</param>
+/// <param name="EvaluationQueries">Held-out queries.</param>
+/// <param name="ValidationQueries">Validation queries, carved from the training packages.</param>
+/// <param name="FrequencySample">Documents from which DF-FLOPS estimates document frequencies.</param>
+/// <param name="MaxDocuments">At most this many documents, or all.</param>
+/// <param name="Stemming">Whether the learned models' terms are Porter stems (Lucene's English analyzer) rather than the standard analyzer's words.</param>
+public sealed record CorpusSettings(int Seed, int EvaluationQueries, int ValidationQueries, int FrequencySample, int? MaxDocuments, bool Stemming = false);
 
 /// <summary>A text as a bag of vocabulary terms: term ids ascending, each with its frequency in the text.</summary>
 public sealed record TermBag(int[] Terms, float[] Frequencies, int Length);
@@ -36,6 +42,8 @@ public sealed class KnownItemCorpus
     private readonly float[][] bm25;
     private readonly double[] idf;
     private readonly (int Term, int Source)[][] siblings;
+    private readonly Dictionary<string, int> termIndex;
+    private readonly Lucene.Net.Analysis.Analyzer? analyzer;
 
     public KnownItemCorpus(IReadOnlyList<PackageDescription> packages, CorpusSettings settings)
     {
@@ -61,9 +69,14 @@ public sealed class KnownItemCorpus
         ValidationTargets = Enumerable.Range(settings.EvaluationQueries, settings.ValidationQueries).ToArray();
         FrequencySample = Enumerable.Range(settings.EvaluationQueries + settings.ValidationQueries, settings.FrequencySample).ToArray();
         TrainingTargets = Enumerable.Range(reserved, Documents.Count - reserved).ToArray();
+        // The order in which the indexes add the documents: a shuffle of its own, so that Lucene's document numbers (its
+        // tie-breaker) carry nothing of the splits.
+        IndexOrder = Enumerable.Range(0, Documents.Count).ToArray();
+        new Random(settings.Seed + 1).Shuffle(IndexOrder);
 
-        var documentTerms = Documents.Select(d => SearchIndex.Analyze(d.Description)).ToArray();
-        var queryTerms = Documents.Select(d => SearchIndex.Analyze(d.Synopsis)).ToArray();
+        analyzer = settings.Stemming ? KeywordIndex.StemmingAnalyzer : null;
+        var documentTerms = Documents.Select(d => KeywordIndex.Analyze(d.Description, analyzer)).ToArray();
+        var queryTerms = Documents.Select(d => KeywordIndex.Analyze(d.Synopsis, analyzer)).ToArray();
         var frequency = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var terms in documentTerms)
         {
@@ -79,9 +92,9 @@ public sealed class KnownItemCorpus
         }
 
         Vocabulary = frequency.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key).ToArray();
-        var index = Vocabulary.Select((term, i) => (term, i)).ToDictionary(p => p.term, p => p.i, StringComparer.Ordinal);
-        documentBags = documentTerms.Select(t => Bag(t, index)).ToArray();
-        queryBags = queryTerms.Select(t => Bag(t, index)).ToArray();
+        termIndex = Vocabulary.Select((term, i) => (term, i)).ToDictionary(p => p.term, p => p.i, StringComparer.Ordinal);
+        documentBags = documentTerms.Select(t => Bag(t, termIndex)).ToArray();
+        queryBags = queryTerms.Select(t => Bag(t, termIndex)).ToArray();
         DocumentFrequencies = Vocabulary.Select(t => frequency[t]).ToArray();
         AverageLength = documentBags.Average(b => (double)b.Length);
         idf = DocumentFrequencies.Select(df => Math.Log(1 + ((Documents.Count - df + 0.5) / (df + 0.5)))).ToArray();
@@ -106,6 +119,9 @@ public sealed class KnownItemCorpus
 
     /// <summary>The documents whose (synopsis, description) pairs training draws from.</summary>
     public int[] TrainingTargets { get; }
+
+    /// <summary>The order in which every index adds the documents: a seeded shuffle, independent of the splits.</summary>
+    public int[] IndexOrder { get; }
 
     /// <summary>The terms, most frequent first: term <c>i</c> of a vector is <c>Vocabulary[i]</c>.</summary>
     public string[] Vocabulary { get; }
@@ -166,13 +182,14 @@ public sealed class KnownItemCorpus
             device);
 
     /// <summary>The synopses of the given documents as a sparse batch (their terms and frequencies; queries are not expanded).</summary>
-    public TextBatch QueryBatch(IReadOnlyList<int> documents, Device device)
-        => TextBatch.Create(
-            documents.Select(d => queryBags[d]).ToList(),
-            idf,
-            documents.Select(_ => 1f).ToList(),
-            documents.Select(_ => Array.Empty<(int, int)>()).ToList(),
-            device);
+    public TextBatch QueryBatch(IReadOnlyList<int> documents, Device device) => QueryBatch(documents.Select(d => queryBags[d]).ToList(), device);
+
+    /// <summary>Query bags as a sparse batch.</summary>
+    public TextBatch QueryBatch(IReadOnlyList<TermBag> bags, Device device)
+        => TextBatch.Create(bags, idf, bags.Select(_ => 1f).ToList(), bags.Select(_ => Array.Empty<(int, int)>()).ToList(), device);
+
+    /// <summary>A text as a query bag, analyzed as the documents are: what serving a query from its text does.</summary>
+    public TermBag QueryBag(string text) => Bag(KeywordIndex.Analyze(text, analyzer), termIndex);
 
     /// <summary>A word's Porter stem, as Lucene's <c>PorterStemFilter</c> gives it.</summary>
     public static string Stem(string word)

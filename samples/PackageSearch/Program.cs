@@ -8,9 +8,10 @@ using static TorchSharp.torch;
 namespace PackageSearch;
 
 /// <summary>
-/// Trains a SPLADE-style sparse retriever on Debian's package descriptions three times (no regularization, FLOPS,
-/// DF-FLOPS), serves each as a Lucene.NET impact index next to a BM25 index of the same documents, and reports quality
-/// against cost: MRR@10, Recall@100, sparsity, posting lists, query latency and postings visited.
+/// Trains a learned sparse retriever that starts as BM25 on Debian's package descriptions: with λ = 0, with FLOPS and
+/// DF-FLOPS at fixed λ, and under document budgets on both sides of BM25's size. Serves each as a Lucene.NET impact
+/// index next to three keyword baselines (BM25, tuned BM25, stemmed BM25) in one process, and reports quality with
+/// paired intervals against size and end-to-end latency.
 /// </summary>
 public static class Program
 {
@@ -22,8 +23,11 @@ public static class Program
         var batchSize = new Option<int>("--batch-size") { Description = "Queries per step; each brings its document and one BM25 hard negative, and every document of the batch is a negative for the other queries.", DefaultValueFactory = _ => 48 };
         var evaluationQueries = new Option<int?>("--queries") { Description = "Held-out queries (default 1,000; --quick 500)." };
         var maxDocuments = new Option<int?>("--max-documents") { Description = "Use at most this many documents after cleaning (default all; --quick 8,000)." };
-        var queryL0 = new Option<double>("--query-l0") { Description = "The budgeted models' query budget: mean terms per query.", DefaultValueFactory = _ => 5 };
-        var docL0 = new Option<double>("--doc-l0") { Description = "The budgeted models' document budget: mean terms per document.", DefaultValueFactory = _ => 60 };
+        var queryL0 = new Option<double?>("--query-l0") { Description = "A query budget for the budgeted models (mean terms per query); default none: the queries are their own words, and pruning them costs more quality than their posting lists cost time." };
+        var docL0 = new Option<double[]>("--doc-l0") { Description = "Document budgets (mean terms per document), one budgeted DF-FLOPS model each; default 20 25 30, below the unregularized model's density.", AllowMultipleArgumentsPerToken = true };
+        var contextual = new Option<bool>("--contextual-queries") { Description = "Query term factors that depend on the query (a model call per query) instead of one weight per term (a table lookup)." };
+        var terms = new Option<string>("--terms") { Description = "The learned models' terms: stems (Lucene's English analyzer with Porter stemming, the strongest keyword row's terms) or words (the standard analyzer's, plain BM25's).", DefaultValueFactory = _ => "stems" };
+        var rounds = new Option<int>("--rounds") { Description = "Timed search rounds after the warm-up round; each query visits the settings in a new seeded order every round.", DefaultValueFactory = _ => 3 };
         var queryWeight = new Option<double>("--query-weight") { Description = "FLOPS weight λq of the fixed-λ models (FLOPS and DF-FLOPS).", DefaultValueFactory = _ => 1e-3 };
         var docWeight = new Option<double>("--doc-weight") { Description = "FLOPS weight λd of the fixed-λ models (FLOPS and DF-FLOPS).", DefaultValueFactory = _ => 1e-3 };
         var frequencyEvery = new Option<int>("--df-every") { Description = "DF-FLOPS re-estimates document frequencies every this many steps.", DefaultValueFactory = _ => 10 };
@@ -32,7 +36,7 @@ public static class Program
         var beta = new Option<double>("--beta") { Description = "DF-FLOPS β: how sharply the penalty turns around α.", DefaultValueFactory = _ => 5.0 };
         var scale = new Option<float>("--quantization") { Description = "Impact quantization: weights are multiplied by this and rounded to integer term frequencies.", DefaultValueFactory = _ => 8f };
         var learningRate = new Option<double>("--learning-rate") { Description = "Adam's learning rate of the per-term factors and BM25's k1 and b (the shared embeddings and context layers learn 30 times slower).", DefaultValueFactory = _ => 3e-3 };
-        var models = new Option<string[]>("--models") { Description = "Train only these models, by their number in the report (1 = the untrained start, 2 = FLOPS fixed λ, 3 = DF-FLOPS fixed λ, 4 = FLOPS budget, 5 = DF-FLOPS budget); default all.", AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string[]>("--models") { Description = "Train only these models, by their number in the report (1 = the untrained start, 2 = λ = 0, 3 = FLOPS fixed λ, 4 = DF-FLOPS fixed λ, 5 and on = the document budgets in order); default all.", AllowMultipleArgumentsPerToken = true };
         var validate = new Option<bool>("--validate") { Description = "Report on the validation queries (carved from the training packages) instead of the held-out ones: for tuning." };
         var seed = new Option<int>("--seed") { Description = "Seed of the splits, the initial weights and the batches.", DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--output") { Description = "Folder for results.csv and the charts.", DefaultValueFactory = _ => Path.Combine("out", "package-search") };
@@ -42,8 +46,10 @@ public static class Program
         batchSize.Validators.Add(r => Check(r.GetValueOrDefault<int>() is >= 2 and <= 1024, r, "--batch-size must be between 2 and 1024 (the in-batch negatives need at least 2)."));
         evaluationQueries.Validators.Add(r => Check(r.GetValueOrDefault<int?>() is null or >= 10, r, "--queries must be at least 10."));
         maxDocuments.Validators.Add(r => Check(r.GetValueOrDefault<int?>() is null or >= 3000, r, "--max-documents must be at least 3,000."));
-        queryL0.Validators.Add(r => Check(r.GetValueOrDefault<double>() is > 0 and < double.PositiveInfinity, r, "--query-l0 must be a finite number > 0."));
-        docL0.Validators.Add(r => Check(r.GetValueOrDefault<double>() is > 0 and < double.PositiveInfinity, r, "--doc-l0 must be a finite number > 0."));
+        queryL0.Validators.Add(r => Check(r.GetValueOrDefault<double?>() is null or (> 0 and < double.PositiveInfinity), r, "--query-l0 must be a finite number > 0."));
+        docL0.Validators.Add(r => Check((r.GetValueOrDefault<double[]>() ?? []).All(d => d is > 0 and < double.PositiveInfinity), r, "--doc-l0 takes finite numbers > 0."));
+        terms.Validators.Add(r => Check(r.GetValueOrDefault<string>() is "stems" or "words", r, "--terms takes stems or words."));
+        rounds.Validators.Add(r => Check(r.GetValueOrDefault<int>() is >= 1 and <= 20, r, "--rounds must be between 1 and 20."));
         queryWeight.Validators.Add(r => Check(IsWeight(r.GetValueOrDefault<double>()), r, "--query-weight must be a finite number ≥ 0."));
         docWeight.Validators.Add(r => Check(IsWeight(r.GetValueOrDefault<double>()), r, "--doc-weight must be a finite number ≥ 0."));
         frequencyScale.Validators.Add(r => Check(r.GetValueOrDefault<double>() is > 0 and < double.PositiveInfinity, r, "--df-scale must be a finite number > 0."));
@@ -55,9 +61,9 @@ public static class Program
         threads.Validators.Add(r => Check(r.GetValueOrDefault<int>() > 0, r, "--threads must be at least 1."));
         learningRate.Validators.Add(r => Check(r.GetValueOrDefault<double>() is > 0 and < 1, r, "--learning-rate must lie between 0 and 1."));
         models.Validators.Add(r => Check(
-            (r.GetValueOrDefault<string[]>() ?? []).All(m => int.TryParse(m, CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= Plans.Count),
+            (r.GetValueOrDefault<string[]>() ?? []).All(m => int.TryParse(m, CultureInfo.InvariantCulture, out var n) && n >= 1),
             r,
-            $"--models takes model numbers from 1 to {Plans.Count}."));
+            "--models takes model numbers from 1 (see --help)."));
         corpusFiles.Validators.Add(r =>
         {
             foreach (var file in r.GetValueOrDefault<string[]>() ?? [])
@@ -68,7 +74,7 @@ public static class Program
 
         var root = new RootCommand("Debian package search in Lucene.NET: a learned sparse retriever that starts at BM25, trained with FLOPS and DF-FLOPS at fixed λ and under sparsity budgets, against BM25 (LightningIr.Regularization sample).")
         {
-            quick, corpusFiles, steps, batchSize, evaluationQueries, maxDocuments, queryL0, docL0, queryWeight, docWeight, frequencyEvery, frequencyScale, alpha, beta, scale, learningRate, models, validate, seed, output, threads,
+            quick, corpusFiles, steps, batchSize, evaluationQueries, maxDocuments, queryL0, docL0, queryWeight, docWeight, frequencyEvery, frequencyScale, alpha, beta, scale, learningRate, contextual, terms, models, validate, rounds, seed, output, threads,
         };
         root.SetAction(parsed =>
         {
@@ -78,26 +84,44 @@ public static class Program
                 parsed.GetValue(evaluationQueries) ?? (isQuick ? 500 : 1000),
                 isQuick ? 300 : 500,
                 isQuick ? 512 : 1024,
-                parsed.GetValue(maxDocuments) ?? (isQuick ? 8000 : null));
-            var training = new TrainingSettings(
-                parsed.GetValue(steps) ?? (isQuick ? 300 : 1500),
-                parsed.GetValue(batchSize),
-                HiddenSize: 32,
-                parsed.GetValue(learningRate),
-                parsed.GetValue(queryWeight),
-                parsed.GetValue(docWeight),
-                WarmupRatio: 1.0 / 3,
-                parsed.GetValue(frequencyEvery),
-                parsed.GetValue(frequencyScale),
-                parsed.GetValue(alpha),
-                parsed.GetValue(beta),
-                parsed.GetValue(seed),
-                parsed.GetValue(queryL0),
-                parsed.GetValue(docL0));
-            var chosen = parsed.GetValue(models) is { Length: > 0 } numbers
-                ? numbers.Select(n => Plans[int.Parse(n, CultureInfo.InvariantCulture) - 1]).Distinct().ToList()
-                : Plans;
-            return Run(parsed.GetValue(corpusFiles) ?? [], corpus, training, chosen, parsed.GetValue(scale), parsed.GetValue(validate), parsed.GetValue(output)!, parsed.GetValue(threads));
+                parsed.GetValue(maxDocuments) ?? (isQuick ? 8000 : null),
+                parsed.GetValue(terms) == "stems");
+            var training = new TrainingSettings
+            {
+                Steps = parsed.GetValue(steps) ?? (isQuick ? 300 : 1500),
+                BatchSize = parsed.GetValue(batchSize),
+                LearningRate = parsed.GetValue(learningRate),
+                QueryWeight = parsed.GetValue(queryWeight),
+                DocWeight = parsed.GetValue(docWeight),
+                FrequencyEvery = parsed.GetValue(frequencyEvery),
+                FrequencyScale = parsed.GetValue(frequencyScale),
+                Alpha = parsed.GetValue(alpha),
+                Beta = parsed.GetValue(beta),
+                Seed = parsed.GetValue(seed),
+                QueryL0 = parsed.GetValue(queryL0),
+                ContextualQueries = parsed.GetValue(contextual),
+            };
+            var plans = Plans(parsed.GetValue(docL0) is { Length: > 0 } budgets ? budgets : DefaultDocBudgets);
+            var numbers = parsed.GetValue(models) ?? [];
+            var chosen = new List<ModelPlan>();
+            foreach (var number in numbers)
+            {
+                var n = int.Parse(number, CultureInfo.InvariantCulture);
+                if (n > plans.Count)
+                {
+                    return Refuse($"--models: there are {plans.Count} models in this run (1 to {plans.Count}), not {n}.");
+                }
+
+                chosen.Add(plans[n - 1]);
+            }
+
+            chosen = chosen.Count > 0 ? chosen.Distinct().ToList() : [.. plans];
+            if ((parsed.GetResult(queryL0) is { Implicit: false } || parsed.GetResult(docL0) is { Implicit: false }) && !chosen.Any(p => p.Budgeted))
+            {
+                return Refuse("--query-l0 and --doc-l0 set budgets, but the chosen --models train no budgeted model.");
+            }
+
+            return Run(parsed.GetValue(corpusFiles) ?? [], corpus, training, chosen, parsed.GetValue(scale), parsed.GetValue(validate), parsed.GetValue(rounds), parsed.GetValue(output)!, parsed.GetValue(threads));
         });
         return root.Parse(args).Invoke();
     }
@@ -112,15 +136,31 @@ public static class Program
         }
     }
 
-    /// <summary>The models every run trains, in the order of the report.</summary>
-    public static IReadOnlyList<ModelPlan> Plans { get; } =
-    [
-        new("BM25 start (untrained)", Regularization.Untrained, Budgeted: false),
-        new("FLOPS, fixed λ", Regularization.Flops, Budgeted: false),
-        new("DF-FLOPS, fixed λ", Regularization.DfFlops, Budgeted: false),
-        new("FLOPS, budget", Regularization.Flops, Budgeted: true),
-        new("DF-FLOPS, budget", Regularization.DfFlops, Budgeted: true),
-    ];
+    /// <summary>
+    /// The document budgets of the default run, below the trained model's own density (about BM25's terms per document:
+    /// the learned models expand little beyond their stems), where a budget binds; a budget above it would be slack.
+    /// </summary>
+    public static IReadOnlyList<double> DefaultDocBudgets { get; } = [20, 25, 30];
+
+    /// <summary>The models a run trains, in the order of the report: the start, λ = 0, fixed λ, then one budget per document target.</summary>
+    public static IReadOnlyList<ModelPlan> Plans(IReadOnlyList<double> docBudgets)
+    {
+        ArgumentNullException.ThrowIfNull(docBudgets);
+        return
+        [
+            new("BM25 start (untrained)", Regularization.Untrained),
+            new("trained, λ = 0", Regularization.Unregularized),
+            new("FLOPS, fixed λ", Regularization.Flops),
+            new("DF-FLOPS, fixed λ", Regularization.DfFlops),
+            .. docBudgets.Select(d => new ModelPlan(string.Create(CultureInfo.InvariantCulture, $"DF-FLOPS, budget {d:G4}"), Regularization.DfFlops, d)),
+        ];
+    }
+
+    private static int Refuse(string message)
+    {
+        AnsiConsole.MarkupLine($"[red]{Markup.Escape(message)}[/]");
+        return 2;
+    }
 
     /// <summary>
     /// glibc maps every allocation above its mmap threshold fresh, and a fresh mapping page-faults on first touch; this
@@ -144,7 +184,7 @@ public static class Program
     }
 
     private static int Run(
-        string[] corpusFiles, CorpusSettings corpusSettings, TrainingSettings training, IReadOnlyList<ModelPlan> plans, float scale, bool validate, string output, int threads)
+        string[] corpusFiles, CorpusSettings corpusSettings, TrainingSettings training, IReadOnlyList<ModelPlan> plans, float scale, bool validate, int rounds, string output, int threads)
     {
         set_num_threads(threads);
         KeepLargeBlocksOnTheHeap();
@@ -162,11 +202,20 @@ public static class Program
         Directory.CreateDirectory(output);
         if (Console.IsOutputRedirected)
         {
-            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 170); // the table's columns, in a log file
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 230); // the table's columns, in a log file
         }
 
         var clock = Stopwatch.StartNew();
-        var packages = files.SelectMany(PackageDescriptions.Read).ToList();
+        List<PackageDescription> packages;
+        try
+        {
+            packages = files.SelectMany(PackageDescriptions.Read).ToList();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            return Refuse($"Could not read the description lists ({string.Join(", ", files)}): {e.Message} Pass apt's Translation-en files, plain or .lz4.");
+        }
+
         var cleaned = PackageDescriptions.Clean(packages, minimumWords: 20);
         KnownItemCorpus corpus;
         try
@@ -175,19 +224,20 @@ public static class Program
         }
         catch (InvalidOperationException e)
         {
-            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
-            return 2;
+            return Refuse($"{e.Message} Read {packages.Count:N0} packages from {string.Join(", ", files)}, {cleaned.Count:N0} usable; is it apt's Translation-en format (Package:, Description-en: and indented lines)?");
         }
 
         var (docTerms, queryTerms) = corpus.MeanTerms;
         var targets = validate ? corpus.ValidationTargets : corpus.EvaluationTargets;
+        var texts = targets.Select(t => corpus.Documents[t].Synopsis).ToArray();
         AnsiConsole.MarkupLine(
             $"[bold]Debian package descriptions[/]: {packages.Count:N0} read from {files.Count} list(s), {cleaned.Count:N0} after removing near-duplicates and short ones; " +
             $"{corpus.Documents.Count:N0} documents, {corpus.EvaluationTargets.Length:N0} held-out and {corpus.ValidationTargets.Length:N0} validation queries, {corpus.TrainingTargets.Length:N0} training pairs. " +
-            $"Vocabulary V = {corpus.VocabularySize:N0}: every term Lucene's standard analyzer finds in the documents and training queries (mean {docTerms:F1} distinct terms per document, {queryTerms:F1} per query), nothing truncated.");
+            $"Vocabulary V = {corpus.VocabularySize:N0}: every term {(corpusSettings.Stemming ? "Lucene's English analyzer (Porter stems)" : "Lucene's standard analyzer")} finds in the documents and training queries (mean {docTerms:F1} distinct terms per document, {queryTerms:F1} per query), nothing truncated.");
         AnsiConsole.MarkupLine(
             $"Models: {plans.Count(p => p.Regularization != Regularization.Untrained)} trainings of {training.Steps} steps × {training.BatchSize} queries (plus the untrained start); fixed λq = {training.QueryWeight:G3}, λd = {training.DocWeight:G3} " +
-            $"after a quadratic warmup over {training.WarmupRatio:P0}; budgets of {training.QueryL0:G3} terms per query and {training.DocL0:G3} per document with the target warmed up over {training.WarmupRatio:P0}. " +
+            $"after a quadratic warmup over {training.WarmupRatio:P0}; document budgets of {string.Join(", ", plans.Where(p => p.Budgeted).Select(p => p.DocL0Budget!.Value.ToString("G4", CultureInfo.InvariantCulture)))} terms" +
+            (training.QueryL0 is double q ? $" and a query budget of {q:G3} terms" : ", no query budget") + $", with the library's defaults; {(training.ContextualQueries ? "contextual queries" : "queries served from a per-term weight table")}. " +
             $"Reporting on the {(validate ? "validation" : "held-out")} queries.");
 
         var device = CPU;
@@ -202,34 +252,30 @@ public static class Program
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(context =>
                 {
-                    var bm25Task = context.AddTask("BM25: indexing", maxValue: corpus.Documents.Count);
-                    var bm25 = SearchIndex.Bm25(corpus.Documents, d => bm25Task.Value = d);
-                    var bm25Queries = targets.Select(t => SearchIndex.Bm25Query(corpus.Documents[t].Synopsis)).ToArray();
-                    // BM25's document L0 (distinct terms per document) is left to the evaluation, which reads it off the postings.
-                    settings.Add(new SearchSetting("BM25", bm25, bm25Queries, null, bm25Queries.Average(q => ((Lucene.Net.Search.BooleanQuery)q).Clauses.Count), 0));
-
-                    // Two stronger keyword baselines, for honesty: BM25 with Anserini's MS MARCO parameters, and with stemming.
+                    // Three keyword baselines: Lucene's BM25, BM25 with Anserini's MS MARCO parameters, and BM25 over Porter stems.
+                    SearchIndex? bm25 = null;
                     foreach (var (name, k1, b, analyzer) in new (string, float, float, Lucene.Net.Analysis.Analyzer?)[]
                     {
+                        (Bm25Name, KnownItemCorpus.K1, KnownItemCorpus.B, null),
                         ("BM25, k1 0.9 b 0.4", 0.9f, 0.4f, null),
-                        ("BM25, Porter stemming", 1.2f, 0.75f, SearchIndex.StemmingAnalyzer),
+                        ("BM25, Porter stemming", KnownItemCorpus.K1, KnownItemCorpus.B, KeywordIndex.StemmingAnalyzer),
                     })
                     {
                         var task = context.AddTask($"{name}: indexing", maxValue: corpus.Documents.Count);
-                        var index = SearchIndex.Bm25(corpus.Documents, d => task.Value = d, k1, b, analyzer);
-                        var queries = targets.Select(t => SearchIndex.Bm25Query(corpus.Documents[t].Synopsis, analyzer)).ToArray();
-                        settings.Add(new SearchSetting(name, index, queries, null, queries.Average(q => ((Lucene.Net.Search.BooleanQuery)q).Clauses.Count), 0));
+                        var index = KeywordIndex.Bm25(corpus.Documents, corpus.IndexOrder, d => task.Value = d, k1, b, analyzer);
+                        bm25 ??= index;
+                        settings.Add(new SearchSetting(name, Keyword: true, index, text => KeywordIndex.Bm25Query(text, analyzer), EncoderDocL0: null, TrainingSeconds: 0));
                     }
 
                     var miningTask = context.AddTask("BM25: mining hard negatives", maxValue: corpus.TrainingTargets.Length);
                     var miningClock = Stopwatch.StartNew();
-                    var negatives = HardNegatives.Mine(bm25, corpus, depth: 20, q => miningTask.Value = q);
+                    var negatives = HardNegatives.Mine(bm25!, corpus, depth: 20, q => miningTask.Value = q);
                     miningSeconds = miningClock.Elapsed.TotalSeconds;
 
                     foreach (var plan in plans)
                     {
                         var trace = new List<BudgetStep>();
-                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan, targets, scale, device, trace));
+                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan, scale, device, trace));
                         if (plan.Budgeted)
                         {
                             traces.Add((plan.Name, trace));
@@ -238,22 +284,24 @@ public static class Program
                 });
             AnsiConsole.MarkupLine($"Mined {corpus.TrainingTargets.Length:N0} training queries' BM25 top 20 in {miningSeconds:F1} s.");
 
+            // Searching and serving on one thread, as Lucene searches.
+            set_num_threads(1);
             var results = new List<SettingResult>();
             AnsiConsole.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(context =>
                 {
-                    var task = context.AddTask("searching (warm-up round, then timed round)", maxValue: 2 * targets.Length);
-                    results = Evaluation.Run(settings, targets, q => task.Value = q);
+                    var task = context.AddTask($"searching (a warm-up round, then {rounds} timed rounds in rotating order)", maxValue: (rounds + 1) * texts.Length);
+                    results = Evaluation.Run(settings, texts, targets, rounds, corpusSettings.Seed, Bm25Name, q => task.Value = q);
                 });
 
             AnsiConsole.Write(Report.Table(results, validate ? "validation queries" : "held-out queries"));
             var written = new[]
             {
                 Report.WriteCsv(output, results),
-                Report.WriteQualityChart(output, results),
-                Report.WriteFrequencyChart(output, results.Where(r => r.Setting != "BM25").ToList(), topTerms: 200),
+                Report.WriteFrontierChart(output, results, plans.Where(p => p.Budgeted).Select(p => p.Name).ToList()),
+                Report.WriteFrequencyChart(output, results.Where(r => r.Setting != Bm25Name).ToList(), topTerms: 200),
                 Report.WriteBudgetChart(output, traces),
             };
             AnsiConsole.MarkupLine("Wrote " + string.Join(", ", written.Select(w => $"[link]{Markup.Escape(Path.GetFullPath(w))}[/]")) + $" in {clock.Elapsed.TotalMinutes:F1} minutes.");
@@ -263,32 +311,30 @@ public static class Program
         {
             foreach (var setting in settings)
             {
-                setting.Index.Dispose();
+                setting.Dispose();
             }
         }
     }
 
+    /// <summary>The name of the BM25 row, the baseline of every comparison.</summary>
+    public const string Bm25Name = "BM25";
+
     private static SearchSetting TrainAndIndex(
-        ProgressContext context, KnownItemCorpus corpus, HardNegatives negatives, TrainingSettings training, ModelPlan plan, int[] targets, float scale, Device device, List<BudgetStep> trace)
+        ProgressContext context, KnownItemCorpus corpus, HardNegatives negatives, TrainingSettings training, ModelPlan plan, float scale, Device device, List<BudgetStep> trace)
     {
         var trainTask = context.AddTask($"{Markup.Escape(plan.Name)}: training", maxValue: plan.Regularization == Regularization.Untrained ? 1 : training.Steps);
         var clock = Stopwatch.StartNew();
-        using var encoder = Training.Train(corpus, negatives, training, plan, device, step => trainTask.Value = step, trace);
+        var encoder = Training.Train(corpus, negatives, training, plan, device, step => trainTask.Value = step, trace);
         trainTask.Value = trainTask.MaxValue;
         var trainingSeconds = clock.Elapsed.TotalSeconds;
         var (k1, b) = encoder.Bm25Parameters;
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"{Markup.Escape(plan.Name)}: trained in {trainingSeconds:F0} s; learned BM25 k1 {k1:F2}, b {b:F2}."));
+        var status = trace.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"; budget {trace[^1].Status}: document L0 {trace[^1].DocL0:F1} of {trace[^1].DocTarget:G4}") + (training.QueryL0 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", query L0 {trace[^1].QueryL0:F2} of {trace[^1].QueryTarget:G3}")) + " on the last batch" : "";
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"{Markup.Escape(plan.Name)}: trained in {trainingSeconds:F0} s; learned BM25 k1 {k1:F2}, b {b:F2}{status}."));
         var indexTask = context.AddTask($"{Markup.Escape(plan.Name)}: encoding and indexing", maxValue: 2 * corpus.Documents.Count);
         var documents = Training.Encode(encoder, corpus, Enumerable.Range(0, corpus.Documents.Count).ToArray(), queries: false, device, d => indexTask.Value = d);
-        var queries = Training.Encode(encoder, corpus, targets, queries: true, device);
-        var index = ImpactIndex.Build(documents, scale, d => indexTask.Value = corpus.Documents.Count + d);
-        return new SearchSetting(
-            plan.Name,
-            index,
-            queries.Select(q => ImpactIndex.Query(q, scale)).ToArray(),
-            documents.Average(d => d.Terms.Length),
-            queries.Average(q => q.Terms.Length),
-            trainingSeconds);
+        var index = ImpactIndex.Build(documents, corpus.IndexOrder, scale, d => indexTask.Value = corpus.Documents.Count + d);
+        var queries = new LearnedQueries(corpus, encoder, scale, device);
+        return new SearchSetting(plan.Name, Keyword: false, index, queries.Serve, documents.Average(d => d.Terms.Length), trainingSeconds, queries);
     }
 }
 

@@ -6,7 +6,7 @@ using SampleSupport;
 
 namespace PackageSearch;
 
-/// <summary>Writes the settings' results as a console table, a CSV file and two PNG charts.</summary>
+/// <summary>Writes the settings' results as a console table, a CSV file and three PNG charts: the frontier, the budgets' traces and the posting-list lengths.</summary>
 public static class Report
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
@@ -14,9 +14,15 @@ public static class Report
     public static Table Table(IReadOnlyList<SettingResult> results, string queries)
     {
         ArgumentNullException.ThrowIfNull(results);
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(queries)}, one Lucene thread[/]");
+        var best = Evaluation.BestKeyword(results);
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"[bold]{Markup.Escape(queries)}, one thread[/]; Δ: paired MRR@10 differences with 95% bootstrap intervals, against BM25 and against the best keyword row ({Markup.Escape(best.Setting)})");
         table.AddColumn("setting");
-        foreach (var header in new[] { "MRR@10", "R@100", "doc L0", "query L0", "postings", "max DF", "terms >10%", "median ms", "p95 ms", "postings/query" })
+        foreach (var header in new[]
+        {
+            "MRR@10", "Δ BM25", "Δ best keyword", "R@100", "doc L0", "query L0", "encoder doc L0", "postings", "max DF", "terms >10%",
+            "end-to-end median ms", "end-to-end p95 ms", "search median ms", "search p95 ms", "postings/query",
+        })
         {
             table.AddColumn(new TableColumn(header).RightAligned());
         }
@@ -26,77 +32,131 @@ public static class Report
             table.AddRow(
                 Markup.Escape(r.Setting),
                 r.Mrr10.ToString("F3", Invariant),
+                Markup.Escape(Difference(r.VersusBm25)),
+                Markup.Escape(Difference(r.VersusBestKeyword)),
                 r.Recall100.ToString("F3", Invariant),
                 r.DocL0.ToString("F1", Invariant),
                 r.QueryL0.ToString("F1", Invariant),
+                r.EncoderDocL0?.ToString("F1", Invariant) ?? "",
                 r.Postings.Postings.ToString("N0", Invariant),
                 r.Postings.MaxDocumentFrequency.ToString("N0", Invariant),
                 r.Postings.CommonTerms.ToString(Invariant),
-                r.MedianMilliseconds.ToString("F3", Invariant),
-                r.P95Milliseconds.ToString("F3", Invariant),
+                r.EndToEndMedianMilliseconds.ToString("F3", Invariant),
+                r.EndToEndP95Milliseconds.ToString("F3", Invariant),
+                r.SearchMedianMilliseconds.ToString("F3", Invariant),
+                r.SearchP95Milliseconds.ToString("F3", Invariant),
                 r.PostingsVisited.ToString("N0", Invariant));
         }
 
         return table;
     }
 
-    public static string WriteCsv(string folder, IReadOnlyList<SettingResult> results) => Csv.Write(
-        folder,
-        "results.csv",
-        "setting,mrr_at_10,recall_at_100,doc_l0,query_l0,postings,max_df,terms_over_10pct,median_ms,p95_ms,postings_visited_per_query,training_seconds",
-        results.Select(r => new[]
+    /// <summary>A paired difference as "+0.012 [+0.004, +0.020]", or empty.</summary>
+    public static string Difference(PairedDifference? d) => d is null ? "" : string.Create(Invariant, $"{d.Mean:+0.000;-0.000} [{d.Low:+0.000;-0.000}, {d.High:+0.000;-0.000}]");
+
+    /// <summary>The columns of <c>results.csv</c>, in order.</summary>
+    public static readonly string[] CsvColumns =
+    [
+        "setting", "keyword", "mrr_at_10", "recall_at_100", "doc_l0", "query_l0", "encoder_doc_l0", "postings", "max_df", "terms_over_10pct",
+        "median_ms", "p95_ms", "end_to_end_median_ms", "end_to_end_p95_ms", "postings_visited_per_query", "training_seconds",
+        "mrr_diff_vs_bm25", "mrr_diff_vs_bm25_low", "mrr_diff_vs_bm25_high", "best_keyword",
+        "mrr_diff_vs_best_keyword", "mrr_diff_vs_best_keyword_low", "mrr_diff_vs_best_keyword_high",
+    ];
+
+    /// <summary>
+    /// Writes <c>results.csv</c> (RFC 4180): <c>doc_l0</c> and <c>query_l0</c> count what is served (postings per document,
+    /// clauses per query), <c>encoder_doc_l0</c> a learned model's non-zeros before quantization; <c>median_ms</c> and
+    /// <c>p95_ms</c> are Lucene's search alone, the <c>end_to_end</c> columns the whole path from the query's text; the
+    /// differences and their 95% interval ends are empty for keyword rows.
+    /// </summary>
+    public static string WriteCsv(string folder, IReadOnlyList<SettingResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var best = Evaluation.BestKeyword(results).Setting;
+        string Optional(double? value) => value is double v ? Csv.Number(v) : "";
+        return Csv.Write(folder, "results.csv", CsvColumns, results.Select(r => new[]
         {
             r.Setting,
+            r.Keyword ? "true" : "false",
             Csv.Number(r.Mrr10),
             Csv.Number(r.Recall100),
             Csv.Number(r.DocL0),
             Csv.Number(r.QueryL0),
+            Optional(r.EncoderDocL0),
             Csv.Number(r.Postings.Postings),
             Csv.Number(r.Postings.MaxDocumentFrequency),
             Csv.Number(r.Postings.CommonTerms),
-            Csv.Number(r.MedianMilliseconds),
-            Csv.Number(r.P95Milliseconds),
+            Csv.Number(r.SearchMedianMilliseconds),
+            Csv.Number(r.SearchP95Milliseconds),
+            Csv.Number(r.EndToEndMedianMilliseconds),
+            Csv.Number(r.EndToEndP95Milliseconds),
             Csv.Number(r.PostingsVisited),
             Csv.Number(r.TrainingSeconds),
+            Optional(r.VersusBm25?.Mean),
+            Optional(r.VersusBm25?.Low),
+            Optional(r.VersusBm25?.High),
+            r.Keyword ? "" : best,
+            Optional(r.VersusBestKeyword?.Mean),
+            Optional(r.VersusBestKeyword?.Low),
+            Optional(r.VersusBestKeyword?.High),
         }));
+    }
 
-    /// <summary>MRR@10 against median latency (log scale), one point per setting.</summary>
-    public static string WriteQualityChart(string folder, IReadOnlyList<SettingResult> results)
+    /// <summary>
+    /// The frontier a user picks an operating point from: MRR@10 against the index's postings (left) and against the
+    /// end-to-end median latency (right), keyword baselines as squares, learned models as circles, the budgeted models
+    /// joined in order of their document budget; dotted lines at BM25's postings, MRR@10 and 1.1× its latency.
+    /// </summary>
+    public static string WriteFrontierChart(string folder, IReadOnlyList<SettingResult> results, IReadOnlyList<string> budgeted)
     {
         ArgumentNullException.ThrowIfNull(results);
-        var plot = ChartFont.NewPlot();
-        var palette = new ScottPlot.Palettes.Category10();
-        for (var i = 0; i < results.Count; i++)
+        ArgumentNullException.ThrowIfNull(budgeted);
+        var bm25 = results.First(r => r.Keyword);
+        var panels = new (string Label, Func<SettingResult, double> X, double Line, string LineText)[]
         {
-            var r = results[i];
-            var point = plot.Add.Marker(Math.Log10(r.MedianMilliseconds), r.Mrr10, MarkerShape.FilledCircle, 14, palette.GetColor(i));
-            point.LegendText = $"{r.Setting}: MRR@10 {r.Mrr10.ToString("F3", Invariant)}, {r.MedianMilliseconds.ToString("G3", Invariant)} ms";
+            ("postings in the index, millions", r => r.Postings.Postings / 1e6, bm25.Postings.Postings / 1e6, "BM25's postings"),
+            ("end-to-end median latency, ms (one thread)", r => r.EndToEndMedianMilliseconds, 1.1 * bm25.EndToEndMedianMilliseconds, "1.1× BM25's latency"),
+        };
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        for (var p = 0; p < panels.Length; p++)
+        {
+            var (label, x, line, lineText) = panels[p];
+            var plot = multiplot.GetPlot(p);
+            ChartFont.Apply(plot);
+            var palette = new ScottPlot.Palettes.Category10();
+            for (var i = 0; i < results.Count; i++)
+            {
+                var r = results[i];
+                var marker = plot.Add.Marker(x(r), r.Mrr10, r.Keyword ? MarkerShape.FilledSquare : MarkerShape.FilledCircle, 12, palette.GetColor(i));
+                marker.LegendText = r.Setting;
+            }
+
+            var frontier = budgeted.Select(n => results.FirstOrDefault(r => r.Setting == n)).OfType<SettingResult>().ToList();
+            if (frontier.Count > 1)
+            {
+                ChartLines.Add(plot, frontier.Select(x).ToArray(), frontier.Select(r => r.Mrr10).ToArray(), Colors.Gray, LinePattern.Solid);
+            }
+
+            plot.Add.VerticalLine(line, 1, Colors.Gray, LinePattern.Dotted).LegendText = lineText;
+            plot.Add.HorizontalLine(bm25.Mrr10, 1, Colors.Gray, LinePattern.Dashed).LegendText = "BM25's MRR@10";
+            plot.XLabel(label);
+            plot.YLabel("MRR@10");
+            if (p == 1)
+            {
+                plot.ShowLegend(Edge.Right);
+            }
         }
 
-        double[] ticks = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100];
-        plot.Axes.Bottom.SetTicks(ticks.Select(Math.Log10).ToArray(), ticks.Select(t => t.ToString("G", Invariant)).ToArray());
-        if (results.FirstOrDefault(r => r.Setting == "BM25") is { } bm25)
-        {
-            // The goal: above BM25's MRR@10 at no more than 1.5× its median latency.
-            var quality = plot.Add.HorizontalLine(bm25.Mrr10, 1, Colors.Gray, LinePattern.Dotted);
-            quality.LegendText = "BM25's MRR@10 and 1.5× its latency";
-            plot.Add.VerticalLine(Math.Log10(1.5 * bm25.MedianMilliseconds), 1, Colors.Gray, LinePattern.Dotted);
-        }
-
-        plot.Title("Debian package search: quality against Lucene query latency");
-        plot.XLabel("median query latency, ms (one thread, log scale)");
-        plot.YLabel("MRR@10");
-        var latencies = results.Select(r => Math.Log10(r.MedianMilliseconds)).ToArray();
-        plot.Axes.SetLimits(latencies.Min() - 0.15, latencies.Max() + 0.15, results.Min(r => r.Mrr10) - 0.08, Math.Min(1, results.Max(r => r.Mrr10) + 0.03));
-        plot.ShowLegend(Edge.Right);
-        var path = Path.Combine(folder, "quality-vs-latency.png");
-        plot.SavePng(path, 1200, 620);
+        var path = Path.Combine(folder, "frontier.png");
+        multiplot.SavePng(path, 1700, 650);
         return path;
     }
 
     /// <summary>
-    /// Each budgeted model's query and document L0 on the training batches (solid) with their targets (dotted), and λq and
-    /// λd (dashed, right axis), on log scales, over the steps.
+    /// Each budgeted model's document L0 (and query L0, when it has a query budget) on the training batches (solid) with
+    /// the levels the budget steered to (dotted), and λ (dashed, right axis), on log scales, over the steps.
     /// </summary>
     public static string WriteBudgetChart(string folder, IReadOnlyList<(string Name, List<BudgetStep> Trace)> runs)
     {
@@ -113,6 +173,11 @@ public static class Report
                 ("document", t => t.DocL0, t => t.DocTarget, t => t.DocWeight),
             })
             {
+                if (trace.All(t => target(t) == 0))
+                {
+                    continue; // this side has no budget
+                }
+
                 var c = palette.GetColor(color++);
                 ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(l0(t), 0.1))).ToArray(), c, LinePattern.Solid, $"{side} L0 · {name}");
                 ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(target(t), 0.1))).ToArray(), c, LinePattern.Dotted);

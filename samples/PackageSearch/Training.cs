@@ -4,42 +4,6 @@ using static TorchSharp.torch;
 
 namespace PackageSearch;
 
-/// <summary>The regularization a model is trained with.</summary>
-public enum Regularization
-{
-    /// <summary>Not trained: the encoder's start, BM25's weights in an impact index.</summary>
-    Untrained,
-
-    /// <summary>FLOPS (Paria et al., 2020), as in SPLADE.</summary>
-    Flops,
-
-    /// <summary>DF-FLOPS (Porco et al., 2025): FLOPS with each term's penalty weighted by its document frequency.</summary>
-    DfFlops,
-}
-
-/// <summary>One model of the comparison: its regularizer, and whether sparsity budgets or fixed weights set λ.</summary>
-public sealed record ModelPlan(string Name, Regularization Regularization, bool Budgeted);
-
-/// <summary>How the models are trained.</summary>
-public sealed record TrainingSettings(
-    int Steps,
-    int BatchSize,
-    int HiddenSize,
-    double LearningRate,
-    double QueryWeight,
-    double DocWeight,
-    double WarmupRatio,
-    int FrequencyEvery,
-    double FrequencyScale,
-    double Alpha,
-    double Beta,
-    int Seed,
-    double QueryL0,
-    double DocL0);
-
-/// <summary>A budgeted model's state after one step: the sparsity measured on the batch, the targets and λ.</summary>
-public sealed record BudgetStep(int Step, double QueryL0, double QueryTarget, double DocL0, double DocTarget, double QueryWeight, double DocWeight);
-
 /// <summary>
 /// Trains the encoder on (synopsis, description) pairs with a contrastive loss over in-batch and BM25-mined hard
 /// negatives, as SPLADE and Tevatron train.
@@ -52,8 +16,9 @@ public static class Training
     /// Trains one model from the seed's initial weights (the same for every plan; an untrained plan returns them).
     /// Each query is scored against every document of the batch: the positives of all queries and one hard negative per
     /// query, drawn from its BM25 top 20 without its positive. Fixed weights warm up quadratically over the warmup
-    /// fraction; budgets start from λ = 1e-3 and warm their targets up over the same fraction (the recommended recipe).
-    /// DF-FLOPS re-estimates document frequencies every <see cref="TrainingSettings.FrequencyEvery"/> steps.
+    /// fraction (λ = 0 for the unregularized plan). A budgeted plan's <c>SparsityBudget</c> starts from λ = 1e-3 with the
+    /// library's defaults, steering λd to the plan's document budget (and λq to the query budget, when one is set). DF-FLOPS
+    /// re-estimates document frequencies every <see cref="TrainingSettings.FrequencyEvery"/> steps.
     /// </summary>
     public static ExpansionEncoder Train(
         KnownItemCorpus corpus, HardNegatives negatives, TrainingSettings settings, ModelPlan plan, Device device, Action<int> onStep, List<BudgetStep> trace)
@@ -65,7 +30,7 @@ public static class Training
         ArgumentNullException.ThrowIfNull(onStep);
         ArgumentNullException.ThrowIfNull(trace);
         manual_seed(settings.Seed);
-        var encoder = new ExpansionEncoder(corpus.VocabularySize, settings.HiddenSize);
+        var encoder = new ExpansionEncoder(corpus.VocabularySize, settings.HiddenSize, settings.ContextualQueries);
         encoder.to(device);
         if (plan.Regularization == Regularization.Untrained)
         {
@@ -74,10 +39,10 @@ public static class Training
 
         var warmup = (long)(settings.Steps * settings.WarmupRatio);
         var scale = plan.Regularization == Regularization.DfFlops && !plan.Budgeted ? settings.FrequencyScale : 1;
-        var flops = plan.Budgeted
-            ? new FlopsRegularization(1e-3, 1e-3)
+        var flops = plan.Regularization == Regularization.Unregularized ? new FlopsRegularization(0, 0)
+            : plan.Budgeted ? new FlopsRegularization(1e-3, 1e-3)
             : new FlopsRegularization(settings.QueryWeight * scale, settings.DocWeight * scale);
-        var budget = plan.Budgeted ? new SparsityBudget(flops, settings.QueryL0, settings.DocL0, warmupSteps: warmup) : null;
+        var budget = plan.DocL0Budget is double docL0 ? new SparsityBudget(flops, settings.QueryL0, docL0) : null;
         var schedule = plan.Budgeted ? null : new ConstantSchedulerWithQuadraticWarmup(flops, warmup);
         var objective = budget is null ? new TrainingObjective("ContrastiveLoss").Add(flops) : new TrainingObjective("ContrastiveLoss").Add(budget);
         // The per-term factors and BM25's k1 and b learn at the full rate; the embeddings and context layers, which every
@@ -122,7 +87,7 @@ public static class Training
                 if (budget is not null)
                 {
                     trace.Add(new BudgetStep(
-                        step, budget.MeasuredQueryL0 ?? 0, budget.CurrentQueryL0Target ?? 0, budget.MeasuredDocL0 ?? 0, budget.CurrentDocL0Target ?? 0, flops.QueryWeight, flops.DocWeight));
+                        step, budget.MeasuredQueryL0 ?? 0, budget.CurrentQueryL0Target ?? 0, budget.MeasuredDocL0 ?? 0, budget.CurrentDocL0Target ?? 0, flops.QueryWeight, flops.DocWeight, budget.Status));
                 }
 
                 onStep(step);
@@ -151,26 +116,36 @@ public static class Training
             var chunk = documents.Skip(start).Take(EncodeChunk).ToArray();
             using var batch = queries ? corpus.QueryBatch(chunk, device) : corpus.DocumentBatch(chunk, device);
             var dense = queries ? encoder.EncodeQueries(batch) : encoder.EncodeDocuments(batch);
-            // Only the non-zero entries go to the host: their positions (row-major, as nonzero lists them) and values.
-            var positions = dense.nonzero();
-            var values = dense.flatten().index_select(0, positions[.., 0].mul(dense.shape[1]).add(positions[.., 1]));
-            positions = positions.cpu();
-            var rows = positions[.., 0].data<long>().ToArray();
-            var terms = positions[.., 1].data<long>().ToArray();
-            var weights = values.cpu().data<float>().ToArray();
-            var n = 0;
-            for (var r = 0; r < chunk.Length; r++)
-            {
-                var first = n;
-                while (n < rows.Length && rows[n] == r)
-                {
-                    n++;
-                }
+            ToSparse(dense).CopyTo(vectors, start);
+            onDone?.Invoke(start + chunk.Length);
+        }
 
-                vectors[start + r] = new SparseVector(terms[first..n].Select(t => (int)t).ToArray(), weights[first..n]);
+        return vectors;
+    }
+
+    /// <summary>The rows of a dense [rows, vocabulary] tensor as host-side sparse vectors: only the non-zero entries leave the device.</summary>
+    public static SparseVector[] ToSparse(Tensor dense)
+    {
+        ArgumentNullException.ThrowIfNull(dense);
+        using var scope = NewDisposeScope();
+        // Their positions (row-major, as nonzero lists them) and values.
+        var positions = dense.nonzero();
+        var values = dense.flatten().index_select(0, positions[.., 0].mul(dense.shape[1]).add(positions[.., 1]));
+        positions = positions.cpu();
+        var rows = positions[.., 0].data<long>().ToArray();
+        var terms = positions[.., 1].data<long>().ToArray();
+        var weights = values.cpu().data<float>().ToArray();
+        var vectors = new SparseVector[dense.shape[0]];
+        var n = 0;
+        for (var r = 0; r < vectors.Length; r++)
+        {
+            var first = n;
+            while (n < rows.Length && rows[n] == r)
+            {
+                n++;
             }
 
-            onDone?.Invoke(start + chunk.Length);
+            vectors[r] = new SparseVector(terms[first..n].Select(t => (int)t).ToArray(), weights[first..n]);
         }
 
         return vectors;
@@ -193,53 +168,5 @@ public static class Training
         flops.DocTermWeights = weights;
         flops.QueryTermWeights = weights;
         old?.Dispose();
-    }
-}
-
-/// <summary>A text's non-zero term weights, term ids ascending.</summary>
-public sealed record SparseVector(int[] Terms, float[] Weights);
-
-/// <summary>For each training target, the top documents BM25 ranks for its synopsis, the target itself left out.</summary>
-public sealed class HardNegatives
-{
-    private readonly Dictionary<int, int[]> ranked;
-    private readonly int documentCount;
-
-    private HardNegatives(Dictionary<int, int[]> ranked, int documentCount)
-    {
-        this.ranked = ranked;
-        this.documentCount = documentCount;
-    }
-
-    /// <summary>Searches the BM25 index for every training query (one thread).</summary>
-    public static HardNegatives Mine(SearchIndex bm25, KnownItemCorpus corpus, int depth, Action<int> onQuery)
-    {
-        ArgumentNullException.ThrowIfNull(bm25);
-        ArgumentNullException.ThrowIfNull(corpus);
-        ArgumentNullException.ThrowIfNull(onQuery);
-        var ranked = new Dictionary<int, int[]>(corpus.TrainingTargets.Length);
-        for (var i = 0; i < corpus.TrainingTargets.Length; i++)
-        {
-            var target = corpus.TrainingTargets[i];
-            var hits = bm25.Search(SearchIndex.Bm25Query(corpus.Documents[target].Synopsis), depth + 1);
-            ranked[target] = hits.Where(h => h != target).Take(depth).ToArray();
-            onQuery(i + 1);
-        }
-
-        return new HardNegatives(ranked, corpus.Documents.Count);
-    }
-
-    /// <summary>One of the target's hard negatives, or a random other document of the collection when BM25 found none.</summary>
-    public int Draw(int target, Random random)
-    {
-        ArgumentNullException.ThrowIfNull(random);
-        var candidates = ranked[target];
-        if (candidates.Length > 0)
-        {
-            return candidates[random.Next(candidates.Length)];
-        }
-
-        var other = random.Next(documentCount - 1);
-        return other >= target ? other + 1 : other;
     }
 }

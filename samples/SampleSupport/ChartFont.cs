@@ -10,9 +10,16 @@ public static class ChartFont
     /// <summary>Registers the shipped font and returns a plot that uses it.</summary>
     public static Plot NewPlot()
     {
-        Fonts.AddFontFile(Name, Path.Combine(AppContext.BaseDirectory, "Assets", "DejaVuSans.ttf"));
         var plot = new Plot();
-        plot.Font.Set(Name);
+        Apply(plot);
         return plot;
+    }
+
+    /// <summary>Registers the shipped font and sets it on <paramref name="plot"/> (for the plots of a multiplot).</summary>
+    public static void Apply(Plot plot)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        Fonts.AddFontFile(Name, Path.Combine(AppContext.BaseDirectory, "Assets", "DejaVuSans.ttf"));
+        plot.Font.Set(Name);
     }
 }

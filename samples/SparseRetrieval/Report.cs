@@ -12,7 +12,7 @@ public static class Report
     public static string WriteCsv(string folder, IEnumerable<Evaluation> evaluations) => Csv.Write(
         folder,
         "evaluations.csv",
-        "run,step,mrr_at_10,query_l0,doc_l0,flops,training_loss,query_weight,doc_weight",
+        "run,step,mrr_at_10,query_l0,doc_l0,flops,training_loss,query_weight,doc_weight".Split(','),
         evaluations.Select(e => new[]
         {
             e.Run,
@@ -30,7 +30,7 @@ public static class Report
     public static string WriteBudgetCsv(string folder, IEnumerable<RunResult> runs) => Csv.Write(
         folder,
         "budgets.csv",
-        "run,step,doc_l0,doc_l0_target,query_l0,query_l0_target,query_weight,doc_weight",
+        "run,step,doc_l0,doc_l0_target,query_l0,query_l0_target,query_weight,doc_weight".Split(','),
         runs.SelectMany(r => r.Trace.Select(t => new[]
         {
             r.Plan.Name,

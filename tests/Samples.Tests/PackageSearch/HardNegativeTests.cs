@@ -10,14 +10,14 @@ public sealed class HardNegativeTests
     public void Hard_negatives_are_BM25s_top_documents_without_the_positive()
     {
         var corpus = EncoderTests.Corpus();
-        using var bm25 = SearchIndex.Bm25(corpus.Documents, _ => { });
+        using var bm25 = KeywordIndex.Bm25(corpus.Documents, Enumerable.Range(0, corpus.Documents.Count).ToArray(), _ => { });
         var mined = 0;
         var negatives = HardNegatives.Mine(bm25, corpus, depth: 5, q => mined = q);
         mined.Should().Be(corpus.TrainingTargets.Length);
         var random = new Random(1);
         foreach (var target in corpus.TrainingTargets.Take(100))
         {
-            var top = bm25.Search(SearchIndex.Bm25Query(corpus.Documents[target].Synopsis), 6).Where(h => h != target).Take(5).ToArray();
+            var top = bm25.Search(KeywordIndex.Bm25Query(corpus.Documents[target].Synopsis), 6).Where(h => h != target).Take(5).ToArray();
             for (var i = 0; i < 10; i++)
             {
                 var negative = negatives.Draw(target, random);
@@ -36,7 +36,7 @@ public sealed class HardNegativeTests
             .Select(i => new PackageDescription($"p{i}", $"only{i} synopsis{i}", string.Join(' ', Enumerable.Range(0, 12).Select(_ => $"word{random.Next(50)}"))))
             .ToList();
         var corpus = new KnownItemCorpus(packages, new CorpusSettings(Seed: 1, EvaluationQueries: 100, ValidationQueries: 100, FrequencySample: 100, MaxDocuments: null));
-        using var bm25 = SearchIndex.Bm25(corpus.Documents, _ => { });
+        using var bm25 = KeywordIndex.Bm25(corpus.Documents, Enumerable.Range(0, corpus.Documents.Count).ToArray(), _ => { });
         var negatives = HardNegatives.Mine(bm25, corpus, depth: 5, _ => { });
         var target = corpus.TrainingTargets[0];
         var draws = Enumerable.Range(0, 2000).Select(_ => negatives.Draw(target, random)).ToList();

@@ -23,7 +23,7 @@ public sealed class ImpactIndexTests
     [Fact]
     public void Scores_are_the_dot_product_of_the_quantized_vectors()
     {
-        using var index = ImpactIndex.Build(Documents, 10, _ => { });
+        using var index = ImpactIndex.Build(Documents, Enumerable.Range(0, Documents.Length).ToArray(), 10, _ => { });
         var query = new SparseVector([0, 1, 3], [0.1f, 0.2f, 0.3f]);   // quantized: 1, 2, 3
 
         // document 0: 10·1 + 5·2 = 20; document 1: 20·2 + 3·3 = 49; document 2: 2·1 + 15·3 = 47
@@ -34,7 +34,7 @@ public sealed class ImpactIndexTests
     [Fact]
     public void Postings_statistics_count_every_indexed_term_document_pair()
     {
-        using var index = ImpactIndex.Build(Documents, 10, _ => { });
+        using var index = ImpactIndex.Build(Documents, Enumerable.Range(0, Documents.Length).ToArray(), 10, _ => { });
 
         var statistics = index.Statistics();
 
@@ -54,9 +54,9 @@ public sealed class ImpactIndexTests
             new PackageDescription("b", "s", "a tool for converting images between formats"),
             new PackageDescription("c", "s", "a library for reading and writing images"),
         };
-        using var index = SearchIndex.Bm25(documents, _ => { });
+        using var index = KeywordIndex.Bm25(documents, Enumerable.Range(0, documents.Length).ToArray(), _ => { });
 
-        var query = (BooleanQuery)SearchIndex.Bm25Query("The images, images between formats");
+        var query = (BooleanQuery)KeywordIndex.Bm25Query("The images, images between formats");
 
         index.Search(query, 3).Should().StartWith([1]);
         query.Clauses.Select(c => (c.Query.ToString(), c.Query.Boost)).Should().Equal(
