@@ -4,9 +4,6 @@ using K4os.Compression.LZ4.Streams;
 
 namespace PackageSearch;
 
-/// <summary>One Debian package's English description: the one-line synopsis and the long description.</summary>
-public sealed record PackageDescription(string Package, string Synopsis, string Description);
-
 /// <summary>
 /// Reads Debian's <c>Translation-en</c> files (apt's description lists) and cleans them into a known-item collection:
 /// the synopsis is the query, the long description the one relevant document.

@@ -337,13 +337,3 @@ public static class Program
         return new SearchSetting(plan.Name, Keyword: false, index, queries.Serve, documents.Average(d => d.Terms.Length), trainingSeconds, queries);
     }
 }
-
-internal static class NativeMethods
-{
-    public const int TrimThreshold = -1;
-    public const int MmapThreshold = -3;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallopt")]
-    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
-    public static extern int mallopt(int param, int value);
-}
