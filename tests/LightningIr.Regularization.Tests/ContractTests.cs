@@ -135,29 +135,42 @@ public sealed class ContractTests
     {
         using var scope = NewDisposeScope();
         var output = Sample();
+        // A second part: 2 queries, and 3 documents with no non-zero entry.
+        var other = TestLosses.Output(rand(2, 1, 8), zeros(3, 1, 8));
         var loss = new FlopsRegularization();
         var objective = new TrainingObjective().Add(loss);
         var budget = new SparsityBudget(loss, docL0: 2);
-        (Func<IDisposable> Make, Func<IDisposable, Func<Tensor, Tensor>, IDisposable> AllReduce, Func<IDisposable, IDisposable, IDisposable> Add, Action Empty, string Noun) container = kind switch
+        // Probe: a figure the container's sum adds up (query rows), or for a measurement the document L0 an update reads from it.
+        (Func<BiEncoderOutput, IDisposable> Make, Func<IDisposable, Func<Tensor, Tensor>, IDisposable> AllReduce, Func<IDisposable, IDisposable, IDisposable> Add, Action Empty, Func<IDisposable, double> Probe, double Summed, string Noun) container = kind switch
         {
-            "statistics" => (() => loss.CollectStatistics(output), (c, f) => ((RegularizationStatistics)c).AllReduce(f),
-                (a, b) => ((RegularizationStatistics)a).Add((RegularizationStatistics)b), () => RegularizationStatistics.Sum([]), "statistics"),
-            "objective statistics" => (() => objective.CollectStatistics(output), (c, f) => ((TrainingObjectiveStatistics)c).AllReduce(f),
-                (a, b) => ((TrainingObjectiveStatistics)a).Add((TrainingObjectiveStatistics)b), () => TrainingObjectiveStatistics.Sum([]), "statistics"),
-            _ => (() => budget.Measure(output), (c, f) => ((SparsityMeasurement)c).AllReduce(f),
-                (a, b) => ((SparsityMeasurement)a).Add((SparsityMeasurement)b), () => SparsityMeasurement.Sum([]), "measurements"),
+            "statistics" => (o => loss.CollectStatistics(o), (c, f) => ((RegularizationStatistics)c).AllReduce(f),
+                (a, b) => ((RegularizationStatistics)a).Add((RegularizationStatistics)b), () => RegularizationStatistics.Sum([]),
+                c => ((RegularizationStatistics)c).QueryCount, 4 + 2, "statistics"),
+            "objective statistics" => (o => objective.CollectStatistics(o), (c, f) => ((TrainingObjectiveStatistics)c).AllReduce(f),
+                (a, b) => ((TrainingObjectiveStatistics)a).Add((TrainingObjectiveStatistics)b), () => TrainingObjectiveStatistics.Sum([]),
+                c => ((TrainingObjectiveStatistics)c).RegularizerStatistics[0].QueryCount, 4 + 2, "statistics"),
+            _ => (o => budget.Measure(o), (c, f) => ((SparsityMeasurement)c).AllReduce(f),
+                (a, b) => ((SparsityMeasurement)a).Add((SparsityMeasurement)b), () => SparsityMeasurement.Sum([]),
+                c =>
+                {
+                    var reader = new SparsityBudget(new FlopsRegularization(), docL0: 2);
+                    reader.Update((SparsityMeasurement)c);
+                    return reader.MeasuredDocL0!.Value;
+                },
+                5.0 * 8 / (5 + 3), "measurements"),
         };
 
-        var live = container.Make();
-        container.AllReduce(live, t => t).Should().NotBeNull("an identity all-reduce is a sum over one process");
-        container.Add(live, container.Make()).Should().NotBeNull();
+        var live = container.Make(output);
+        var single = container.Probe(live);
+        container.Probe(container.AllReduce(live, t => t)).Should().Be(single, "an identity all-reduce is a sum over one process");
+        container.Probe(container.Add(live, container.Make(other))).Should().Be(container.Summed, "the sum of the two parts");
         FluentActions.Invoking(container.Empty).Should().Throw<ArgumentException>().WithMessage($"There are no {container.Noun} to sum*");
         FluentActions.Invoking(() => container.AllReduce(live, t => t.div(2))).Should().Throw<ArgumentException>()
             .WithParameterName("allReduceSum").WithMessage("*hold counts that are not whole numbers at least this process's: was the operation a sum?*");
         FluentActions.Invoking(() => container.AllReduce(live, t => t.to(ScalarType.Float32))).Should().Throw<ArgumentException>()
             .WithParameterName("allReduceSum").WithMessage("The all-reduce must return a 1-D float64 tensor of * values*");
         FluentActions.Invoking(() => container.AllReduce(live, _ => null!)).Should().Throw<ArgumentNullException>().WithMessage("The all-reduce delegate returned null*");
-        var gone = container.Make();
+        var gone = container.Make(output);
         gone.Dispose();
         FluentActions.Invoking(() => container.AllReduce(gone, t => t)).Should().Throw<ObjectDisposedException>();
         FluentActions.Invoking(() => container.Add(gone, live)).Should().Throw<ObjectDisposedException>();
