@@ -1,3 +1,4 @@
+using static LightningIr.Regularization.TestSupport.SyntheticRetrieval;
 using static TorchSharp.torch;
 
 namespace LightningIr.Regularization.TestSupport;
@@ -22,8 +23,8 @@ public enum LoopOptimizer
 
 /// <summary>
 /// One closed-loop training under a sparsity budget with its defaults: separate query and document encoders of 32 input
-/// features onto <see cref="ClosedLoop.Terms"/> terms (a tanh layer, then log(1 + ReLU) as SPLADE's output), an in-batch
-/// contrastive loss (times <paramref name="RankingScale"/>) on queries that are noisy copies of their documents.
+/// features onto <see cref="SyntheticRetrieval.Terms"/> terms (<see cref="SyntheticRetrieval"/>), its in-batch contrastive loss
+/// times <paramref name="RankingScale"/>.
 /// </summary>
 public sealed record ClosedLoopCase(
     LoopLoss Loss,
@@ -68,11 +69,6 @@ public sealed record ClosedLoopVerdict(string Quantity, double Target, double Re
 /// <summary>Runs and judges closed-loop budget trainings; the budget tests and the guide's hit table share it.</summary>
 public static class ClosedLoop
 {
-    public const int Terms = 1000;
-    private const int Features = 32;
-    private const int Hidden = 64;
-    private const int Batch = 32;
-
     /// <summary>Trains the case under a budget with the library's defaults and only the case's targets.</summary>
     public static ClosedLoopRun Run(ClosedLoopCase c) => Train(c, penalise: true);
 
@@ -171,13 +167,10 @@ public static class ClosedLoop
             for (var step = 0; step < c.Steps; step++)
             {
                 using var scope = NewDisposeScope();
-                var docInput = randn([Batch, Features], generator: generator);
-                var queryInput = docInput.add(randn([Batch, Features], generator: generator).mul(0.5));
-                var queries = queryEncoder.call(queryInput).relu().log1p();
-                var docs = docEncoder.call(docInput).relu().log1p();
+                var (queries, docs) = Next(generator, queryEncoder, docEncoder);
                 var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
                 budget?.Update(output);
-                var ranking = nn.functional.cross_entropy(queries.matmul(docs.T), arange(Batch)).mul(c.RankingScale);
+                var ranking = RankingLoss(queries, docs).mul(c.RankingScale);
                 var loss = ranking.add(regularizer.ComputeLoss(output));
                 optimizer.zero_grad();
                 loss.backward();
@@ -229,5 +222,4 @@ public static class ClosedLoop
         _ => optim.SGD(parameters, c.LearningRate, momentum: 0.9),
     };
 
-    private static nn.Module<Tensor, Tensor> Encoder() => nn.Sequential(nn.Linear(Features, Hidden), nn.Tanh(), nn.Linear(Hidden, Terms));
 }

@@ -9,9 +9,6 @@ namespace LightningIr.Regularization.Tests;
 /// </summary>
 public sealed class SparsityBudgetTrainingTests
 {
-    private const int Terms = 1000;
-    private const int Features = 32;
-    private const int Batch = 32;
 
     [Theory]
     [InlineData(20)]
@@ -74,8 +71,8 @@ public sealed class SparsityBudgetTrainingTests
     private static Run Train(FlopsRegularization flops, Func<SparsityBudget> createBudget, int steps, int seed, bool separateEncoders = false, int microBatches = 1)
     {
         manual_seed(seed);
-        var queryEncoder = Encoder();
-        var docEncoder = separateEncoders ? Encoder() : queryEncoder;
+        var queryEncoder = SyntheticRetrieval.Encoder();
+        var docEncoder = separateEncoders ? SyntheticRetrieval.Encoder() : queryEncoder;
         var parameters = separateEncoders ? queryEncoder.parameters().Concat(docEncoder.parameters()) : queryEncoder.parameters();
         using var optimizer = optim.Adam(parameters, 3e-3);
         var budget = createBudget();
@@ -84,12 +81,9 @@ public sealed class SparsityBudgetTrainingTests
         for (var step = 0; step < steps; step++)
         {
             using var scope = NewDisposeScope();
-            var docInput = randn([Batch, Features], generator: generator);
-            var queryInput = docInput.add(randn([Batch, Features], generator: generator).mul(0.5));
-            var queries = queryEncoder.call(queryInput).relu().log1p();
-            var docs = docEncoder.call(docInput).relu().log1p();
+            var (queries, docs) = SyntheticRetrieval.Next(generator, queryEncoder, docEncoder);
             var output = new BiEncoderOutput(QueryEmbeddings: new(queries), DocEmbeddings: new(docs));
-            var loss = nn.functional.cross_entropy(queries.matmul(docs.T), arange(Batch));
+            var loss = SyntheticRetrieval.RankingLoss(queries, docs);
             if (microBatches == 1)
             {
                 budget.Update(output);
@@ -117,6 +111,4 @@ public sealed class SparsityBudgetTrainingTests
 
         return run;
     }
-
-    private static nn.Module<Tensor, Tensor> Encoder() => nn.Sequential(nn.Linear(Features, 64), nn.Tanh(), nn.Linear(64, Terms));
 }
