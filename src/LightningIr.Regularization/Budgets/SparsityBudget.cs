@@ -25,6 +25,8 @@ namespace LightningIr.Regularization;
 /// </example>
 public sealed class SparsityBudget
 {
+    /// <summary>What the measurement of a budget records of its targets, for <see cref="Update(SparsityMeasurement)"/> to refuse another budget's.</summary>
+    private readonly string targetsKey;
     private SparsityBudgetState state;
 
     /// <summary>Creates the budget. Give at least one target: document and query L0 (either or both), or FLOPS.</summary>
@@ -91,6 +93,7 @@ public sealed class SparsityBudget
 
         Regularizer = regularizer;
         Settings = new SparsityBudgetSettings(queryL0, docL0, flops, warmupSteps, rate, min, max);
+        targetsKey = FormattableString.Invariant($"queryL0 {Describe(queryL0)}, docL0 {Describe(docL0)}, flops {Describe(flops)}");
         state = new SparsityBudgetState(0, regularizer.QueryWeight, regularizer.DocWeight, regularizer.QueryWeight, regularizer.DocWeight, null, null, null, Settings);
     }
 
@@ -216,7 +219,7 @@ public sealed class SparsityBudget
         }
 
         var values = SparsityCounts.Pack(sides.Query, sides.QueryMask, sides.Doc, sides.DocMask, QueryL0 is not null, DocL0 is not null, Flops is not null);
-        return new SparsityMeasurement(values, length, TargetsKey).MoveToOuterDisposeScope();
+        return new SparsityMeasurement(values, length, targetsKey).MoveToOuterDisposeScope();
     }
 
     /// <summary>Measures this step's batch and moves the targeted weights towards their targets: <see cref="Measure"/>, then <see cref="Update(SparsityMeasurement)"/>.</summary>
@@ -246,10 +249,10 @@ public sealed class SparsityBudget
     {
         ArgumentNullException.ThrowIfNull(total);
         total.ThrowIfDisposed();
-        if (total.Targets != TargetsKey)
+        if (total.Targets != targetsKey)
         {
             throw new ArgumentException(
-                $"The measurement was made by a budget with other targets ({total.Targets}), but this budget has {TargetsKey}: measure with this budget, or one with the same targets.",
+                $"The measurement was made by a budget with other targets ({total.Targets}), but this budget has {targetsKey}: measure with this budget, or one with the same targets.",
                 nameof(total));
         }
 
@@ -288,8 +291,6 @@ public sealed class SparsityBudget
         MeasuredFlops = measuredFlops;
     }
 
-    /// <summary>What the measurement of a budget records of its targets, for <see cref="Update(SparsityMeasurement)"/> to refuse another budget's.</summary>
-    private string TargetsKey => FormattableString.Invariant($"queryL0 {Describe(QueryL0)}, docL0 {Describe(DocL0)}, flops {Describe(Flops)}");
 
     /// <summary>
     /// One target's update (<see cref="SparsityControl"/>): moves the multipliers of the sides it sets (one side for an L0

@@ -115,8 +115,11 @@ public sealed class SparsityMeasurement : IDisposable
         internal override IReadOnlyList<(long Start, long Length)> Counts =>
             [(0, SparsityCounts.Witness), (SparsityCounts.Witness + 1, Count - SparsityCounts.Witness - 1)];
 
-        internal override string? Difference(PackedLayout other, string these, string those) =>
-            other is MeasurementLayout layout && layout == this ? null
-                : $"one holds {Count} counts of vectors of {VectorLength} terms for {Targets}, the other {((MeasurementLayout)other).Count} of {((MeasurementLayout)other).VectorLength} for {((MeasurementLayout)other).Targets}";
+        internal override string? Difference(PackedLayout other, string these, string those)
+        {
+            var layout = (MeasurementLayout)other;
+            return layout == this ? null
+                : $"one holds {Count} counts of vectors of {VectorLength} terms for {Targets}, the other {layout.Count} of {layout.VectorLength} for {layout.Targets}";
+        }
     }
 }

@@ -35,10 +35,10 @@ public sealed class RegularizationStatistics : IDisposable
     private StatisticsLayout Layout => (StatisticsLayout)Packed.Layout;
 
     /// <summary>The query side's statistics, a view in the caller's dispose scope.</summary>
-    internal Tensor Query => Packed.Values.narrow(0, 2, Layout.QueryStatistics.Aggregate(1L, (a, b) => a * b)).view(Layout.QueryStatistics);
+    internal Tensor Query => Packed.Values.narrow(0, 2, Layout.QueryLength).view(Layout.QueryStatistics);
 
     /// <summary>The document side's statistics, a view in the caller's dispose scope.</summary>
-    internal Tensor Doc => Packed.Values.narrow(0, Length - Layout.DocStatistics.Aggregate(1L, (a, b) => a * b), Layout.DocStatistics.Aggregate(1L, (a, b) => a * b)).view(Layout.DocStatistics);
+    internal Tensor Doc => Packed.Values.narrow(0, 2 + Layout.QueryLength, Layout.DocLength).view(Layout.DocStatistics);
 
     /// <summary>Sums parts of one batch.</summary>
     /// <param name="parts">Statistics collected by the same loss, with the same settings, from parts of one batch.</param>

@@ -15,16 +15,24 @@ internal sealed record StatisticsLayout(Type LossType, string Settings, long[] Q
 
     internal override string Noun => "Statistics";
 
-
     internal override string Item => "statistics";
 
     internal override Type Owner => typeof(RegularizationStatistics);
 
     internal override string Advice => "Collect every part of a batch with the same loss and settings.";
 
-    internal override long Length => 2 + QueryStatistics.Aggregate(1L, (a, b) => a * b) + DocStatistics.Aggregate(1L, (a, b) => a * b);
+    /// <summary>The number of values of the query side's statistics, which follow the two row counts.</summary>
+    internal long QueryLength => QueryStatistics.Aggregate(1L, (a, b) => a * b);
 
-    internal override IReadOnlyList<(long Start, long Length)> Counts => [(0, 2)];
+    /// <summary>The number of values of the document side's statistics, which follow the query side's.</summary>
+    internal long DocLength => DocStatistics.Aggregate(1L, (a, b) => a * b);
+
+    internal override long Length => 2 + QueryLength + DocLength;
+
+    internal override IReadOnlyList<(long Start, long Length)> Counts => RowCounts;
+
+    /// <summary>The two row counts, the only counts of the statistics.</summary>
+    private static readonly (long Start, long Length)[] RowCounts = [(0, 2)];
 
     internal override int HostCounts => 2;
 
