@@ -4,7 +4,7 @@ namespace PackageSearch;
 internal static class NativeMethods
 {
     public const int TrimThreshold = -1;
-    public const int MmapThreshold = -3;
+    public const int MmapMax = -4;
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallopt")]
     [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
