@@ -20,11 +20,13 @@ public static class Program
         var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes): 8,000 documents, 500 queries, 300 steps." };
         var corpusFiles = new Option<string[]>("--corpus-file") { Description = "Description list(s) in apt's Translation-en format, plain or .lz4; default: the lists apt has fetched.", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int?>("--steps") { Description = "Training steps per model (default 1,500; --quick 300)." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Queries per step; each brings its document and one BM25 hard negative, and every document of the batch is a negative for the other queries.", DefaultValueFactory = _ => 48 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Queries per step; each brings its document and its BM25 hard negatives (--negatives), and every document of the batch is a negative for the other queries.", DefaultValueFactory = _ => 48 };
         var evaluationQueries = new Option<int?>("--queries") { Description = "Held-out queries (default 1,000; --quick 500)." };
         var maxDocuments = new Option<int?>("--max-documents") { Description = "Use at most this many documents after cleaning (default all; --quick 8,000)." };
-        var queryL0 = new Option<double?>("--query-l0") { Description = "A query budget for the budgeted models (mean terms per query); default none: the queries are their own words, and pruning them costs more quality than their posting lists cost time." };
+        var hardNegatives = new Option<int>("--negatives") { Description = "BM25 hard negatives per query in each batch (default 3).", DefaultValueFactory = _ => 3 };
+        var queryL0 = new Option<double?>("--query-l0") { Description = "A query budget for the document-budget models (mean terms per query); default none: the queries are their own words, and pruning them costs more quality than their posting lists cost time." };
         var docL0 = new Option<double[]>("--doc-l0") { Description = "Document budgets (mean terms per document), one budgeted DF-FLOPS model each; default 20 25 30, below the unregularized model's density.", AllowMultipleArgumentsPerToken = true };
+        var costs = new Option<double[]>("--cost") { Description = "FLOPS budgets as multiples of BM25's cost (the postings it visits per training query), one budgeted DF-FLOPS model each; default 1.1 1.25.", AllowMultipleArgumentsPerToken = true };
         var contextual = new Option<bool>("--contextual-queries") { Description = "Query term factors that depend on the query (a model call per query) instead of one weight per term (a table lookup)." };
         var terms = new Option<string>("--terms") { Description = "The learned models' terms: stems (Lucene's English analyzer with Porter stemming, the strongest keyword row's terms) or words (the standard analyzer's, plain BM25's).", DefaultValueFactory = _ => "stems" };
         var rounds = new Option<int>("--rounds") { Description = "Timed search rounds after the warm-up round; each query visits the settings in a new seeded order every round.", DefaultValueFactory = _ => 3 };
@@ -36,7 +38,7 @@ public static class Program
         var beta = new Option<double>("--beta") { Description = "DF-FLOPS β: how sharply the penalty turns around α.", DefaultValueFactory = _ => 5.0 };
         var scale = new Option<float>("--quantization") { Description = "Impact quantization: weights are multiplied by this and rounded to integer term frequencies.", DefaultValueFactory = _ => 8f };
         var learningRate = new Option<double>("--learning-rate") { Description = "Adam's learning rate of the per-term factors and BM25's k1 and b (the shared embeddings and context layers learn 30 times slower).", DefaultValueFactory = _ => 3e-3 };
-        var models = new Option<string[]>("--models") { Description = "Train only these models, by their number in the report (1 = the untrained start, 2 = λ = 0, 3 = FLOPS fixed λ, 4 = DF-FLOPS fixed λ, 5 and on = the document budgets in order); default all.", AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string[]>("--models") { Description = "Train only these models, by their number in the report (1 = the untrained start, 2 = λ = 0, 3 = FLOPS fixed λ, 4 = DF-FLOPS fixed λ, 5 and on = the document budgets, then the FLOPS budgets, in order); default all.", AllowMultipleArgumentsPerToken = true };
         var validate = new Option<bool>("--validate") { Description = "Report on the validation queries (carved from the training packages) instead of the held-out ones: for tuning." };
         var seed = new Option<int>("--seed") { Description = "Seed of the splits, the initial weights and the batches.", DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--output") { Description = "Folder for results.csv and the charts.", DefaultValueFactory = _ => Path.Combine("out", "package-search") };
@@ -44,10 +46,12 @@ public static class Program
 
         steps.Validators.Add(r => Check(r.GetValueOrDefault<int?>() is null or > 0, r, "--steps must be a positive number of steps."));
         batchSize.Validators.Add(r => Check(r.GetValueOrDefault<int>() is >= 2 and <= 1024, r, "--batch-size must be between 2 and 1024 (the in-batch negatives need at least 2)."));
+        hardNegatives.Validators.Add(r => Check(r.GetValueOrDefault<int>() is >= 0 and <= 20, r, "--negatives must be between 0 and 20 (BM25's top 20 are mined)."));
         evaluationQueries.Validators.Add(r => Check(r.GetValueOrDefault<int?>() is null or >= 10, r, "--queries must be at least 10."));
         maxDocuments.Validators.Add(r => Check(r.GetValueOrDefault<int?>() is null or >= 3000, r, "--max-documents must be at least 3,000."));
         queryL0.Validators.Add(r => Check(r.GetValueOrDefault<double?>() is null or (> 0 and < double.PositiveInfinity), r, "--query-l0 must be a finite number > 0."));
         docL0.Validators.Add(r => Check((r.GetValueOrDefault<double[]>() ?? []).All(d => d is > 0 and < double.PositiveInfinity), r, "--doc-l0 takes finite numbers > 0."));
+        costs.Validators.Add(r => Check((r.GetValueOrDefault<double[]>() ?? []).All(c => c is > 0 and <= 100), r, "--cost takes multiples of BM25's cost, > 0 and at most 100."));
         terms.Validators.Add(r => Check(r.GetValueOrDefault<string>() is "stems" or "words", r, "--terms takes stems or words."));
         rounds.Validators.Add(r => Check(r.GetValueOrDefault<int>() is >= 1 and <= 20, r, "--rounds must be between 1 and 20."));
         queryWeight.Validators.Add(r => Check(IsWeight(r.GetValueOrDefault<double>()), r, "--query-weight must be a finite number ≥ 0."));
@@ -74,7 +78,7 @@ public static class Program
 
         var root = new RootCommand("Debian package search in Lucene.NET: a learned sparse retriever that starts at BM25, trained with FLOPS and DF-FLOPS at fixed λ and under sparsity budgets, against BM25 (LightningIr.Regularization sample).")
         {
-            quick, corpusFiles, steps, batchSize, evaluationQueries, maxDocuments, queryL0, docL0, queryWeight, docWeight, frequencyEvery, frequencyScale, alpha, beta, scale, learningRate, contextual, terms, models, validate, rounds, seed, output, threads,
+            quick, corpusFiles, steps, batchSize, hardNegatives, evaluationQueries, maxDocuments, queryL0, docL0, costs, queryWeight, docWeight, frequencyEvery, frequencyScale, alpha, beta, scale, learningRate, contextual, terms, models, validate, rounds, seed, output, threads,
         };
         root.SetAction(parsed =>
         {
@@ -90,6 +94,7 @@ public static class Program
             {
                 Steps = parsed.GetValue(steps) ?? (isQuick ? 300 : 1500),
                 BatchSize = parsed.GetValue(batchSize),
+                HardNegatives = parsed.GetValue(hardNegatives),
                 LearningRate = parsed.GetValue(learningRate),
                 QueryWeight = parsed.GetValue(queryWeight),
                 DocWeight = parsed.GetValue(docWeight),
@@ -101,7 +106,9 @@ public static class Program
                 QueryL0 = parsed.GetValue(queryL0),
                 ContextualQueries = parsed.GetValue(contextual),
             };
-            var plans = Plans(parsed.GetValue(docL0) is { Length: > 0 } budgets ? budgets : DefaultDocBudgets);
+            var plans = Plans(
+                parsed.GetValue(docL0) is { Length: > 0 } budgets ? budgets : DefaultDocBudgets,
+                parsed.GetValue(costs) is { Length: > 0 } multiples ? multiples : DefaultCosts);
             var numbers = parsed.GetValue(models) ?? [];
             var chosen = new List<ModelPlan>();
             foreach (var number in numbers)
@@ -116,9 +123,14 @@ public static class Program
             }
 
             chosen = chosen.Count > 0 ? chosen.Distinct().ToList() : [.. plans];
-            if ((parsed.GetResult(queryL0) is { Implicit: false } || parsed.GetResult(docL0) is { Implicit: false }) && !chosen.Any(p => p.Budgeted))
+            if ((parsed.GetResult(queryL0) is { Implicit: false } || parsed.GetResult(docL0) is { Implicit: false }) && !chosen.Any(p => p.DocL0Budget is not null))
             {
-                return Refuse("--query-l0 and --doc-l0 set budgets, but the chosen --models train no budgeted model.");
+                return Refuse("--query-l0 and --doc-l0 set L0 budgets, but the chosen --models train no model with a document budget.");
+            }
+
+            if (parsed.GetResult(costs) is { Implicit: false } && !chosen.Any(p => p.CostOfBm25 is not null))
+            {
+                return Refuse("--cost sets FLOPS budgets, but the chosen --models train no model with a FLOPS budget.");
             }
 
             return Run(parsed.GetValue(corpusFiles) ?? [], corpus, training, chosen, parsed.GetValue(scale), parsed.GetValue(validate), parsed.GetValue(rounds), parsed.GetValue(output)!, parsed.GetValue(threads));
@@ -142,10 +154,21 @@ public static class Program
     /// </summary>
     public static IReadOnlyList<double> DefaultDocBudgets { get; } = [20, 25, 30];
 
-    /// <summary>The models a run trains, in the order of the report: the start, λ = 0, fixed λ, then one budget per document target.</summary>
-    public static IReadOnlyList<ModelPlan> Plans(IReadOnlyList<double> docBudgets)
+    /// <summary>
+    /// The FLOPS budgets of the default run, as multiples of BM25's cost on the collection (the postings it visits per
+    /// training query): the budget is measured before quantization, which serves about a fifth less, so 1.25 serves
+    /// about BM25's cost (chosen on the validation queries).
+    /// </summary>
+    public static IReadOnlyList<double> DefaultCosts { get; } = [1.1, 1.25];
+
+    /// <summary>
+    /// The models a run trains, in the order of the report: the start, λ = 0, fixed λ, then one budget per document
+    /// target and one per cost (a FLOPS budget as a multiple of BM25's cost).
+    /// </summary>
+    public static IReadOnlyList<ModelPlan> Plans(IReadOnlyList<double> docBudgets, IReadOnlyList<double> costs)
     {
         ArgumentNullException.ThrowIfNull(docBudgets);
+        ArgumentNullException.ThrowIfNull(costs);
         return
         [
             new("BM25 start (untrained)", Regularization.Untrained),
@@ -153,8 +176,12 @@ public static class Program
             new("FLOPS, fixed λ", Regularization.Flops),
             new("DF-FLOPS, fixed λ", Regularization.DfFlops),
             .. docBudgets.Select(d => new ModelPlan(string.Create(CultureInfo.InvariantCulture, $"DF-FLOPS, budget {d:G4}"), Regularization.DfFlops, d)),
+            .. costs.Select(c => new ModelPlan(string.Create(CultureInfo.InvariantCulture, $"DF-FLOPS, {c:G4}× BM25's cost"), Regularization.DfFlops, CostOfBm25: c)),
         ];
     }
+
+    private static string Listed(IEnumerable<double?> values) =>
+        values.OfType<double>().Select(v => v.ToString("G4", CultureInfo.InvariantCulture)).DefaultIfEmpty("none").Aggregate((a, b) => a + ", " + b);
 
     private static int Refuse(string message)
     {
@@ -163,9 +190,11 @@ public static class Program
     }
 
     /// <summary>
-    /// glibc maps every allocation above its mmap threshold fresh, and a fresh mapping page-faults on first touch; this
-    /// sample's [batch, V] tensors are tens of MB, allocated and freed every step. Raising the threshold to its 32 MB
-    /// maximum and keeping freed memory (benchmarks/README.md measures the same for the losses) serves them from the heap.
+    /// glibc maps every allocation above its mmap threshold (at most 32 MB) fresh, and a fresh mapping page-faults on
+    /// first touch; this sample's [batch, V] tensors are tens of MB (50 MB with three hard negatives), allocated and freed
+    /// every step. Turning mmap off for malloc and keeping freed memory serves them from the heap (benchmarks/README.md
+    /// measures the same for the losses): λ = 0's 1,500 steps with three hard negatives took 129 s with the threshold at
+    /// 32 MB and 37 s with mmap off.
     /// </summary>
     private static void KeepLargeBlocksOnTheHeap()
     {
@@ -173,7 +202,7 @@ public static class Program
         {
             try
             {
-                _ = NativeMethods.mallopt(NativeMethods.MmapThreshold, 32 << 20);
+                _ = NativeMethods.mallopt(NativeMethods.MmapMax, 0);
                 _ = NativeMethods.mallopt(NativeMethods.TrimThreshold, 1 << 30);
             }
             catch (EntryPointNotFoundException)
@@ -236,7 +265,7 @@ public static class Program
             $"Vocabulary V = {corpus.VocabularySize:N0}: every term {(corpusSettings.Stemming ? "Lucene's English analyzer (Porter stems)" : "Lucene's standard analyzer")} finds in the documents and training queries (mean {docTerms:F1} distinct terms per document, {queryTerms:F1} per query), nothing truncated.");
         AnsiConsole.MarkupLine(
             $"Models: {plans.Count(p => p.Regularization != Regularization.Untrained)} trainings of {training.Steps} steps × {training.BatchSize} queries (plus the untrained start); fixed λq = {training.QueryWeight:G3}, λd = {training.DocWeight:G3} " +
-            $"after a quadratic warmup over {training.WarmupRatio:P0}; document budgets of {string.Join(", ", plans.Where(p => p.Budgeted).Select(p => p.DocL0Budget!.Value.ToString("G4", CultureInfo.InvariantCulture)))} terms" +
+            $"after a quadratic warmup over {training.WarmupRatio:P0}; document budgets of {Listed(plans.Select(p => p.DocL0Budget))} terms and FLOPS budgets of {Listed(plans.Select(p => p.CostOfBm25))} × BM25's cost" +
             (training.QueryL0 is double q ? $" and a query budget of {q:G3} terms" : ", no query budget") + $", with the library's defaults; {(training.ContextualQueries ? "contextual queries" : "queries served from a per-term weight table")}. " +
             $"Reporting on the {(validate ? "validation" : "held-out")} queries.");
 
@@ -246,6 +275,7 @@ public static class Program
         try
         {
             var miningSeconds = 0.0;
+            var bm25Cost = 0.0;
             AnsiConsole.Progress()
                 .AutoClear(false)
                 .HideCompleted(false)
@@ -271,11 +301,17 @@ public static class Program
                     var miningClock = Stopwatch.StartNew();
                     var negatives = HardNegatives.Mine(bm25!, corpus, depth: 20, q => miningTask.Value = q);
                     miningSeconds = miningClock.Elapsed.TotalSeconds;
+                    // BM25's cost: the postings its disjunction visits per training query, as a fraction of the documents.
+                    bm25Cost = corpus.TrainingTargets.Average(t => (double)bm25!.PostingsVisited(KeywordIndex.Bm25Query(corpus.Documents[t].Synopsis))) / corpus.Documents.Count;
+                    if (plans.Any(p => p.CostOfBm25 is not null))
+                    {
+                        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"BM25's cost on the training queries: {bm25Cost:F3} of the documents per query; FLOPS budgets {string.Join(", ", plans.Where(p => p.CostOfBm25 is not null).Select(p => $"{p.CostOfBm25:G4}× = {p.CostOfBm25 * bm25Cost:F3}"))}."));
+                    }
 
                     foreach (var plan in plans)
                     {
                         var trace = new List<BudgetStep>();
-                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan, scale, device, trace));
+                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan.Resolve(bm25Cost), scale, device, trace));
                         if (plan.Budgeted)
                         {
                             traces.Add((plan.Name, trace));
@@ -300,7 +336,9 @@ public static class Program
             var written = new[]
             {
                 Report.WriteCsv(output, results),
-                Report.WriteFrontierChart(output, results, plans.Where(p => p.Budgeted).Select(p => p.Name).ToList()),
+                Report.WriteFrontierChart(output, results, [
+                    plans.Where(p => p.DocL0Budget is not null).Select(p => p.Name).ToList(),
+                    plans.Where(p => p.CostOfBm25 is not null).Select(p => p.Name).ToList()]),
                 Report.WriteFrequencyChart(output, results.Where(r => r.Setting != Bm25Name).ToList(), topTerms: 200),
                 Report.WriteBudgetChart(output, traces),
             };
@@ -328,7 +366,13 @@ public static class Program
         trainTask.Value = trainTask.MaxValue;
         var trainingSeconds = clock.Elapsed.TotalSeconds;
         var (k1, b) = encoder.Bm25Parameters;
-        var status = trace.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"; budget {trace[^1].Status}: document L0 {trace[^1].DocL0:F1} of {trace[^1].DocTarget:G4}") + (training.QueryL0 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", query L0 {trace[^1].QueryL0:F2} of {trace[^1].QueryTarget:G3}")) + " on the last batch" : "";
+        // One batch's figure is noisy (48 queries, 48 documents): the status line gives the mean of the last 100.
+        var last = trace.TakeLast(100).ToList();
+        var status = trace.Count == 0 ? ""
+            : plan.FlopsBudget is not null ? string.Create(CultureInfo.InvariantCulture, $"; budget {trace[^1].Status}: FLOPS {last.Average(t => t.Flops):F3} of {trace[^1].FlopsTarget:F3}")
+            : string.Create(CultureInfo.InvariantCulture, $"; budget {trace[^1].Status}: document L0 {last.Average(t => t.DocL0):F1} of {trace[^1].DocTarget:G4}")
+                + (training.QueryL0 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", query L0 {last.Average(t => t.QueryL0):F2} of {trace[^1].QueryTarget:G3}"));
+        status += status.Length == 0 ? "" : $" over the last {last.Count} batches";
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"{Markup.Escape(plan.Name)}: trained in {trainingSeconds:F0} s; learned BM25 k1 {k1:F2}, b {b:F2}{status}."));
         var indexTask = context.AddTask($"{Markup.Escape(plan.Name)}: encoding and indexing", maxValue: 2 * corpus.Documents.Count);
         var documents = Training.Encode(encoder, corpus, Enumerable.Range(0, corpus.Documents.Count).ToArray(), queries: false, device, d => indexTask.Value = d);

@@ -104,13 +104,14 @@ public static class Report
 
     /// <summary>
     /// The frontier a user picks an operating point from: MRR@10 against the index's postings (left) and against the
-    /// end-to-end median latency (right), keyword baselines as squares, learned models as circles, the budgeted models
-    /// joined in order of their document budget; dotted lines at BM25's postings, MRR@10 and 1.1× its latency.
+    /// end-to-end median latency (right), keyword baselines as squares, learned models as circles, each series of
+    /// budgeted models (<paramref name="series"/>: the document budgets, the FLOPS budgets) joined in its order; dotted
+    /// lines at BM25's postings and 1.1× its latency, dashed at its MRR@10.
     /// </summary>
-    public static string WriteFrontierChart(string folder, IReadOnlyList<SettingResult> results, IReadOnlyList<string> budgeted)
+    public static string WriteFrontierChart(string folder, IReadOnlyList<SettingResult> results, IReadOnlyList<IReadOnlyList<string>> series)
     {
         ArgumentNullException.ThrowIfNull(results);
-        ArgumentNullException.ThrowIfNull(budgeted);
+        ArgumentNullException.ThrowIfNull(series);
         var bm25 = results.First(r => r.Keyword);
         var panels = new (string Label, Func<SettingResult, double> X, double Line, string LineText)[]
         {
@@ -133,10 +134,13 @@ public static class Report
                 marker.LegendText = r.Setting;
             }
 
-            var frontier = budgeted.Select(n => results.FirstOrDefault(r => r.Setting == n)).OfType<SettingResult>().ToList();
-            if (frontier.Count > 1)
+            foreach (var names in series)
             {
-                ChartLines.Add(plot, frontier.Select(x).ToArray(), frontier.Select(r => r.Mrr10).ToArray(), Colors.Gray, LinePattern.Solid);
+                var frontier = names.Select(n => results.FirstOrDefault(r => r.Setting == n)).OfType<SettingResult>().ToList();
+                if (frontier.Count > 1)
+                {
+                    ChartLines.Add(plot, frontier.Select(x).ToArray(), frontier.Select(r => r.Mrr10).ToArray(), Colors.Gray, LinePattern.Solid);
+                }
             }
 
             plot.Add.VerticalLine(line, 1, Colors.Gray, LinePattern.Dotted).LegendText = lineText;
@@ -155,8 +159,9 @@ public static class Report
     }
 
     /// <summary>
-    /// Each budgeted model's document L0 (and query L0, when it has a query budget) on the training batches (solid) with
-    /// the levels the budget steered to (dotted), and λ (dashed, right axis), on log scales, over the steps.
+    /// Each budgeted model's document L0 (and query L0, when it has a query budget), or its FLOPS figure, on the training
+    /// batches (solid) with the levels the budget steered to (dotted), and λ (dashed, right axis), on log scales, over the
+    /// steps.
     /// </summary>
     public static string WriteBudgetChart(string folder, IReadOnlyList<(string Name, List<BudgetStep> Trace)> runs)
     {
@@ -171,6 +176,7 @@ public static class Report
             {
                 ("query", t => t.QueryL0, t => t.QueryTarget, t => t.QueryWeight),
                 ("document", t => t.DocL0, t => t.DocTarget, t => t.DocWeight),
+                ("FLOPS", t => t.Flops, t => t.FlopsTarget, t => t.DocWeight),
             })
             {
                 if (trace.All(t => target(t) == 0))
@@ -179,15 +185,16 @@ public static class Report
                 }
 
                 var c = palette.GetColor(color++);
-                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(l0(t), 0.1))).ToArray(), c, LinePattern.Solid, $"{side} L0 · {name}");
-                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(target(t), 0.1))).ToArray(), c, LinePattern.Dotted);
-                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(weight(t), 1e-12))).ToArray(), c, LinePattern.Dashed, $"λ ({side}) · {name}", rightAxis: true);
+                var figure = side == "FLOPS" ? "FLOPS" : $"{side} L0";
+                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(l0(t), 1e-3))).ToArray(), c, LinePattern.Solid, $"{figure} · {name}");
+                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(target(t), 1e-3))).ToArray(), c, LinePattern.Dotted);
+                ChartLines.Add(plot, steps, trace.Select(t => Math.Log10(Math.Max(weight(t), 1e-12))).ToArray(), c, LinePattern.Dashed, $"λ ({(side == "FLOPS" ? "both sides" : side)}) · {name}", rightAxis: true);
             }
         }
 
-        plot.Title("Sparsity budgets: L0 on the training batches (solid), targets (dotted), λ (dashed)");
+        plot.Title("Sparsity budgets: L0 or FLOPS on the training batches (solid), targets (dotted), λ (dashed)");
         plot.XLabel("training step");
-        plot.Axes.Left.Label.Text = "L0, log10";
+        plot.Axes.Left.Label.Text = "L0 (terms) or FLOPS (fraction of the documents), log10";
         plot.Axes.Right.Label.Text = "λ, log10";
         plot.ShowLegend(Edge.Bottom);
         var path = Path.Combine(folder, "budgets.png");

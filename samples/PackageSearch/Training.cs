@@ -14,10 +14,11 @@ public static class Training
 
     /// <summary>
     /// Trains one model from the seed's initial weights (the same for every plan; an untrained plan returns them).
-    /// Each query is scored against every document of the batch: the positives of all queries and one hard negative per
-    /// query, drawn from its BM25 top 20 without its positive. Fixed weights warm up quadratically over the warmup
-    /// fraction (λ = 0 for the unregularized plan). A budgeted plan's <c>SparsityBudget</c> starts from λ = 1e-3 with the
-    /// library's defaults, steering λd to the plan's document budget (and λq to the query budget, when one is set). DF-FLOPS
+    /// Each query is scored against every document of the batch: the positives of all queries and
+    /// <see cref="TrainingSettings.HardNegatives"/> hard negatives per query, drawn from its BM25 top 20 without its
+    /// positive. Fixed weights warm up quadratically over the warmup fraction (λ = 0 for the unregularized plan). A budgeted plan's <c>SparsityBudget</c> starts from λ = 1e-3 with the
+    /// library's defaults, steering λd to the plan's document budget (and λq to the query budget, when one is set), or
+    /// λq and λd together to its FLOPS budget, the postings a query visits as a fraction of the documents. DF-FLOPS
     /// re-estimates document frequencies every <see cref="TrainingSettings.FrequencyEvery"/> steps.
     /// </summary>
     public static ExpansionEncoder Train(
@@ -29,6 +30,11 @@ public static class Training
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(onStep);
         ArgumentNullException.ThrowIfNull(trace);
+        if (plan.CostOfBm25 is not null && plan.FlopsBudget is null)
+        {
+            throw new ArgumentException($"{plan.Name} states its FLOPS budget relative to BM25's cost: resolve the plan with ModelPlan.Resolve first.", nameof(plan));
+        }
+
         manual_seed(settings.Seed);
         var encoder = new ExpansionEncoder(corpus.VocabularySize, settings.HiddenSize, settings.ContextualQueries);
         encoder.to(device);
@@ -42,7 +48,10 @@ public static class Training
         var flops = plan.Regularization == Regularization.Unregularized ? new FlopsRegularization(0, 0)
             : plan.Budgeted ? new FlopsRegularization(1e-3, 1e-3)
             : new FlopsRegularization(settings.QueryWeight * scale, settings.DocWeight * scale);
-        var budget = plan.DocL0Budget is double docL0 ? new SparsityBudget(flops, settings.QueryL0, docL0) : null;
+        var budget = plan.DocL0Budget is double docL0 ? new SparsityBudget(flops, settings.QueryL0, docL0)
+            : plan.FlopsBudget is double cost ? new SparsityBudget(flops, flops: cost)
+            : null;
+        Tensor? previousPositives = null;
         var schedule = plan.Budgeted ? null : new ConstantSchedulerWithQuadraticWarmup(flops, warmup);
         var objective = budget is null ? new TrainingObjective("ContrastiveLoss").Add(flops) : new TrainingObjective("ContrastiveLoss").Add(budget);
         // The per-term factors and BM25's k1 and b learn at the full rate; the embeddings and context layers, which every
@@ -66,7 +75,7 @@ public static class Training
                 schedule?.Step(step);
                 using var scope = NewDisposeScope();
                 var targets = corpus.TrainingBatch(settings.BatchSize, random);
-                var documents = targets.Concat(targets.Select(t => negatives.Draw(t, random))).ToArray();
+                var documents = targets.Concat(Enumerable.Range(0, settings.HardNegatives).SelectMany(_ => targets.Select(t => negatives.Draw(t, random)))).ToArray();
                 using var queryBatch = corpus.QueryBatch(targets, device);
                 using var documentBatch = corpus.DocumentBatch(documents, device);
                 var queries = encoder.EncodeQueries(queryBatch);
@@ -74,7 +83,24 @@ public static class Training
                 var output = new BiEncoderOutput(QueryEmbeddings: new(queries.unsqueeze(1)), DocEmbeddings: new(docs.unsqueeze(1)));
                 // The budget measures the positives alone: BM25's hard negatives are longer than the collection's average
                 // document, and the budget is for the index, which holds the collection.
-                budget?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(docs.narrow(0, 0, targets.Length).unsqueeze(1))));
+                if (plan.FlopsBudget is not null)
+                {
+                    // A query's terms are in its own positive, so this batch's positives would inflate the figure by about
+                    // one match per query term over the batch size: the budget measures the queries against the previous
+                    // batch's positives, an independent sample of the collection (no update at the first step).
+                    var positives = docs.narrow(0, 0, targets.Length).detach().clone();
+                    if (previousPositives is not null)
+                    {
+                        budget!.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(previousPositives.unsqueeze(1))));
+                        previousPositives.Dispose();
+                    }
+
+                    previousPositives = positives.DetachFromDisposeScope();
+                }
+                else
+                {
+                    budget?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(docs.narrow(0, 0, targets.Length).unsqueeze(1))));
+                }
                 // Only the queries' own terms score, so the dot products need those columns alone.
                 var columns = queryBatch.Terms.unique().Item1;
                 var scores = queries.index_select(1, columns).matmul(docs.index_select(1, columns).T);
@@ -84,10 +110,19 @@ public static class Training
                 optimizers.ForEach(o => o.zero_grad());
                 result.Loss.backward();
                 optimizers.ForEach(o => o.step());
-                if (budget is not null)
+                if (budget is not null && (plan.FlopsBudget is null || step > 1))
                 {
                     trace.Add(new BudgetStep(
-                        step, budget.MeasuredQueryL0 ?? 0, budget.CurrentQueryL0Target ?? 0, budget.MeasuredDocL0 ?? 0, budget.CurrentDocL0Target ?? 0, flops.QueryWeight, flops.DocWeight, budget.Status));
+                        step,
+                        budget.MeasuredQueryL0 ?? 0,
+                        budget.CurrentQueryL0Target ?? 0,
+                        budget.MeasuredDocL0 ?? 0,
+                        budget.CurrentDocL0Target ?? 0,
+                        budget.MeasuredFlops ?? 0,
+                        budget.CurrentFlopsTarget ?? 0,
+                        flops.QueryWeight,
+                        flops.DocWeight,
+                        budget.Status));
                 }
 
                 onStep(step);
@@ -96,6 +131,7 @@ public static class Training
         finally
         {
             flops.DocTermWeights?.Dispose();
+            previousPositives?.Dispose();
             optimizers.ForEach(o => o.Dispose());
         }
 

@@ -32,9 +32,12 @@ public sealed class CommandLineTests
     [Fact]
     public void Budgets_in_a_run_without_a_budgeted_model_and_model_numbers_beyond_the_run_exit_with_code_2()
     {
-        Program.Plans(Program.DefaultDocBudgets).Should().HaveCount(4 + Program.DefaultDocBudgets.Count);
+        Program.Plans(Program.DefaultDocBudgets, Program.DefaultCosts).Should().HaveCount(4 + Program.DefaultDocBudgets.Count + Program.DefaultCosts.Count);
         Run("--models", "1", "2", "--doc-l0", "20").Should().Be(2);
         Run("--models", "3", "--query-l0", "5").Should().Be(2);
+        Run("--models", "8", "--query-l0", "5").Should().Be(2, "a query L0 budget goes with a document budget, not a FLOPS budget");
+        Run("--models", "5", "--cost", "1.2").Should().Be(2, "model 5 has a document budget, not a FLOPS budget");
+        Run("--cost", "0").Should().Be(1, "a cost is a positive multiple of BM25's");
         Run("--models", "99").Should().Be(2);
         Run("--doc-l0", "0").Should().Be(1, "a bad value is a parse error");
     }
