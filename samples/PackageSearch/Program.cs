@@ -275,7 +275,6 @@ public static class Program
         try
         {
             var miningSeconds = 0.0;
-            var bm25Cost = 0.0;
             AnsiConsole.Progress()
                 .AutoClear(false)
                 .HideCompleted(false)
@@ -302,16 +301,17 @@ public static class Program
                     var negatives = HardNegatives.Mine(bm25!, corpus, depth: 20, q => miningTask.Value = q);
                     miningSeconds = miningClock.Elapsed.TotalSeconds;
                     // BM25's cost: the postings its disjunction visits per training query, as a fraction of the documents.
-                    bm25Cost = corpus.TrainingTargets.Average(t => (double)bm25!.PostingsVisited(KeywordIndex.Bm25Query(corpus.Documents[t].Synopsis))) / corpus.Documents.Count;
-                    if (plans.Any(p => p.CostOfBm25 is not null))
+                    var bm25Cost = corpus.TrainingTargets.Average(t => (double)bm25!.PostingsVisited(KeywordIndex.Bm25Query(corpus.Documents[t].Synopsis))) / corpus.Documents.Count;
+                    var resolved = plans.Select(p => p.Resolve(bm25Cost)).ToList();
+                    if (resolved.Any(p => p.CostOfBm25 is not null))
                     {
-                        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"BM25's cost on the training queries: {bm25Cost:F3} of the documents per query; FLOPS budgets {string.Join(", ", plans.Where(p => p.CostOfBm25 is not null).Select(p => $"{p.CostOfBm25:G4}× = {p.CostOfBm25 * bm25Cost:F3}"))}."));
+                        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"BM25's cost on the training queries: {bm25Cost:F3} of the documents per query; FLOPS budgets {string.Join(", ", resolved.Where(p => p.CostOfBm25 is not null).Select(p => $"{p.CostOfBm25:G4}× = {p.FlopsBudget:F3}"))}."));
                     }
 
-                    foreach (var plan in plans)
+                    foreach (var plan in resolved)
                     {
                         var trace = new List<BudgetStep>();
-                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan.Resolve(bm25Cost), scale, device, trace));
+                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan, scale, device, trace));
                         if (plan.Budgeted)
                         {
                             traces.Add((plan.Name, trace));

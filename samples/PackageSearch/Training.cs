@@ -82,25 +82,21 @@ public static class Training
                 var docs = encoder.EncodeDocuments(documentBatch);
                 var output = new BiEncoderOutput(QueryEmbeddings: new(queries.unsqueeze(1)), DocEmbeddings: new(docs.unsqueeze(1)));
                 // The budget measures the positives alone: BM25's hard negatives are longer than the collection's average
-                // document, and the budget is for the index, which holds the collection.
+                // document, and the budget is for the index, which holds the collection. A query's terms are in its own
+                // positive, so for FLOPS this batch's positives would inflate the figure by about one match per query term
+                // over the batch size: a FLOPS budget measures the queries against the previous batch's positives, an
+                // independent sample of the collection (no update at the first step).
+                var positives = docs.narrow(0, 0, targets.Length);
+                var measured = plan.FlopsBudget is null ? positives : previousPositives;
+                var measuring = measured is null ? null : budget;
+                measuring?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(measured!.unsqueeze(1))));
+
                 if (plan.FlopsBudget is not null)
                 {
-                    // A query's terms are in its own positive, so this batch's positives would inflate the figure by about
-                    // one match per query term over the batch size: the budget measures the queries against the previous
-                    // batch's positives, an independent sample of the collection (no update at the first step).
-                    var positives = docs.narrow(0, 0, targets.Length).detach().clone();
-                    if (previousPositives is not null)
-                    {
-                        budget!.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(previousPositives.unsqueeze(1))));
-                        previousPositives.Dispose();
-                    }
+                    previousPositives?.Dispose();
+                    previousPositives = positives.detach().clone().DetachFromDisposeScope();
+                }
 
-                    previousPositives = positives.DetachFromDisposeScope();
-                }
-                else
-                {
-                    budget?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(docs.narrow(0, 0, targets.Length).unsqueeze(1))));
-                }
                 // Only the queries' own terms score, so the dot products need those columns alone.
                 var columns = queryBatch.Terms.unique().Item1;
                 var scores = queries.index_select(1, columns).matmul(docs.index_select(1, columns).T);
@@ -110,19 +106,19 @@ public static class Training
                 optimizers.ForEach(o => o.zero_grad());
                 result.Loss.backward();
                 optimizers.ForEach(o => o.step());
-                if (budget is not null && (plan.FlopsBudget is null || step > 1))
+                if (measuring is not null)
                 {
                     trace.Add(new BudgetStep(
                         step,
-                        budget.MeasuredQueryL0 ?? 0,
-                        budget.CurrentQueryL0Target ?? 0,
-                        budget.MeasuredDocL0 ?? 0,
-                        budget.CurrentDocL0Target ?? 0,
-                        budget.MeasuredFlops ?? 0,
-                        budget.CurrentFlopsTarget ?? 0,
+                        measuring.MeasuredQueryL0 ?? 0,
+                        measuring.CurrentQueryL0Target ?? 0,
+                        measuring.MeasuredDocL0 ?? 0,
+                        measuring.CurrentDocL0Target ?? 0,
+                        measuring.MeasuredFlops ?? 0,
+                        measuring.CurrentFlopsTarget ?? 0,
                         flops.QueryWeight,
                         flops.DocWeight,
-                        budget.Status));
+                        measuring.Status));
                 }
 
                 onStep(step);
