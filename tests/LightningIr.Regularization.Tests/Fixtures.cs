@@ -15,6 +15,10 @@ internal static class Fixtures
 
     public static IReadOnlyList<DocumentFrequencyWeightCase> DocumentFrequencyWeights => File.Value.DocumentFrequencyWeights;
 
+    public static IReadOnlyList<PruningCase> Pruning => File.Value.Pruning;
+
+    public static PruningCase PruningCase(string name) => Pruning.Single(c => c.Name == name);
+
     public static LossCase Loss(string name) => Losses.Single(c => c.Name == name);
 
     public static MetricCase Metric(string name) => Metrics.Single(c => c.Name == name);
@@ -38,7 +42,43 @@ internal static class Fixtures
 }
 
 internal sealed record FixtureFile(
-    string Torch, IReadOnlyList<LossCase> Losses, IReadOnlyList<MetricCase> Metrics, IReadOnlyList<DocumentFrequencyWeightCase> DocumentFrequencyWeights);
+    string Torch, IReadOnlyList<LossCase> Losses, IReadOnlyList<MetricCase> Metrics, IReadOnlyList<DocumentFrequencyWeightCase> DocumentFrequencyWeights,
+    IReadOnlyList<PruningCase> Pruning);
+
+/// <summary>Static pruning of one input by every rule, computed by PyTorch (ties broken by a stable sort).</summary>
+internal sealed record PruningCase(
+    string Name,
+    string Dtype,
+    TensorRecord Input,
+    long K,
+    double Ratio,
+    double Mass,
+    double Threshold,
+    long MaxPerTerm,
+    double[] ExpectedTopK,
+    double[] ExpectedMaxRatio,
+    double[] ExpectedWeightMass,
+    double[] ExpectedThreshold,
+    double[] ExpectedTermThresholds,
+    double[] ExpectedTermMaxima,
+    double[] ExpectedTermMaxRatio,
+    IReadOnlyList<CollectionThresholdCase> Collection,
+    IReadOnlyList<CollectionThresholdCase> Shares,
+    TensorRecord? Mask = null)
+{
+    public ScalarType ScalarType => Fixtures.DType(Dtype);
+
+    /// <summary>The input in its dtype, in the caller's dispose scope.</summary>
+    public Tensor Vectors() => Input.ToTensor(ScalarType);
+
+    /// <summary>The scoring mask, if the case has one, in the caller's dispose scope.</summary>
+    public Tensor? ScoringMask() => Mask?.ToTensor(ScalarType.Float64).gt(0);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>The collection threshold PyTorch's full sort gives for one limit.</summary>
+internal sealed record CollectionThresholdCase(long MaxKept, double Threshold, long Kept, long NonZero, double Share = 0);
 
 /// <summary>DF-FLOPS's activation at chosen fractions, computed by PyTorch in float64.</summary>
 internal sealed record DocumentFrequencyWeightCase(double Alpha, double Beta, double[] Fractions, double[] Expected)

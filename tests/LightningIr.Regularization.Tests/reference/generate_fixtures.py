@@ -8,7 +8,8 @@ Run with Debian's PyTorch (apt-get install python3-torch):
 The loss formulas below are the ones in lightning_ir.loss.regularization (L2Regularization,
 L1Regularization, FLOPSRegularization), written out as the same torch calls; the thresholded FLOPS
 follows sentence-transformers' FlopsLoss(threshold=...) with Lightning IR's abs(); the metrics follow
-naver/splade's L0 and the index FLOPS figure. Every input is stored as the exact float64 value of the
+naver/splade's L0 and the index FLOPS figure; the pruning cases follow OpenSearch's prune_type rules
+and the static pruning of Lassance et al. (SIGIR 2023), with ties broken by a stable sort. Every input is stored as the exact float64 value of the
 tensor in its own dtype, and every output as the float64 value of PyTorch's result, so the C# side
 rebuilds bit-identical inputs. CI never runs this script: it reads the committed JSON.
 """
@@ -250,6 +251,123 @@ def metric_cases():
     return cases
 
 
+# --- static pruning ---------------------------------------------------------------------------
+
+def keep_where(x, keep, mask):
+    if mask is not None:
+        keep = keep & mask.unsqueeze(-1)
+    return torch.where(keep, x, torch.zeros_like(x))
+
+
+def prune_top_k(x, k, mask=None):
+    """Each vector's k largest magnitudes; a stable descending sort keeps the lower index among equal magnitudes."""
+    order = torch.sort(x.abs(), dim=-1, descending=True, stable=True).indices
+    keep = torch.zeros_like(x, dtype=torch.bool).scatter(-1, order[..., :k], True)
+    return keep_where(x, keep, mask)
+
+
+def prune_max_ratio(x, ratio, mask=None):
+    a = x.abs()
+    return keep_where(x, a >= a.amax(dim=-1, keepdim=True) * ratio, mask)
+
+
+def prune_weight_mass(x, mass, mask=None):
+    """An entry stays while the larger entries before it (stable descending order) sum, in float64, below mass * total."""
+    a = x.abs()
+    if mass == 1:
+        return keep_where(x, a > 0, mask)
+    ordered, order = torch.sort(a, dim=-1, descending=True, stable=True)
+    ordered = ordered.double()
+    running = ordered.cumsum(dim=-1)
+    keep_sorted = (running - ordered) < running[..., -1:] * mass
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return keep_where(x, keep, mask)
+
+
+def prune_threshold(x, threshold, mask=None):
+    return keep_where(x, x.abs() > threshold, mask)
+
+
+def collection_threshold(x, max_kept):
+    """The magnitude ranked max_kept + 1 among all non-zero entries (0 if there are no more than max_kept)."""
+    a = x.abs().reshape(-1)
+    nonzero = a[a != 0].double()
+    ordered = torch.sort(nonzero, descending=True).values
+    if max_kept >= ordered.numel():
+        return {"maxKept": max_kept, "threshold": 0.0, "kept": ordered.numel(), "nonZero": ordered.numel()}
+    t = float(ordered[max_kept])
+    return {"maxKept": max_kept, "threshold": t, "kept": int((nonzero > t).sum()), "nonZero": ordered.numel()}
+
+
+def term_top_k_thresholds(x, k):
+    columns = x.abs().reshape(-1, x.shape[-1])
+    ordered = torch.sort(columns, dim=0, descending=True).values
+    if ordered.shape[0] <= k:
+        return torch.zeros(x.shape[-1], dtype=x.dtype)
+    return ordered[k]
+
+
+def pruning_input(kind, shape, dtype, gen):
+    x = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    if kind == "splade":
+        x = torch.log1p(torch.relu(x - 0.5))
+    elif kind == "ties":
+        x = torch.round(x * 2) / 2  # halves: many equal magnitudes, of both signs
+    elif kind == "wide-range":
+        exponents = torch.randint(-45, 38, shape, generator=gen).double()
+        x = torch.relu(x) * torch.pow(10.0, exponents)  # float32 subnormals to 1e38
+    return x.to(DTYPES[dtype])
+
+
+def pruning_cases():
+    cases = []
+    seed = 7000
+    for name, kind, shape, dtype, masked, k, ratio, mass, threshold, term_k in [
+        ("splade-f32", "splade", (6, 50), "float32", False, 7, 0.3, 0.8, 0.2, 2),
+        ("splade-f64", "splade", (8, 40), "float64", False, 5, 0.5, 0.6, 0.1, 3),
+        ("ties-f32", "ties", (5, 24), "float32", False, 6, 0.5, 0.5, 0.5, 1),
+        ("ties-f64", "ties", (7, 16), "float64", False, 4, 1.0, 0.7, 1.0, 2),
+        ("masked-3d-f64", "ties", (3, 2, 30), "float64", True, 9, 0.25, 0.9, 0.0, 2),
+        ("masked-3d-f32", "splade", (4, 3, 20), "float32", True, 20, 0.1, 1.0, 0.3, 4),
+        ("wide-range-f32", "wide-range", (6, 30), "float32", False, 3, 1e-20, 0.999, 1e-30, 1),
+        ("wide-range-f64", "wide-range", (6, 30), "float64", False, 30, 0.9, 0.01, 1e-40, 10),
+    ]:
+        seed += 1
+        gen = torch.Generator().manual_seed(seed)
+        x = pruning_input(kind, shape, dtype, gen)
+        mask = None
+        if masked:
+            mask = torch.rand(shape[:-1], generator=gen) > 0.3
+        if kind != "ties":  # no ties: the documented rule is torch.topk's choice too
+            top = torch.topk(x.abs(), k, dim=-1).indices
+            assert torch.equal(prune_top_k(x, k), torch.zeros_like(x).scatter(-1, top, x.gather(-1, top)))
+        maxima = x.abs().reshape(-1, shape[-1]).amax(dim=0)
+        nonzero = int((x != 0).sum())
+        case = {
+            "name": name,
+            "dtype": dtype,
+            "input": tensor_record(x),
+            "k": k,
+            "ratio": ratio,
+            "mass": mass,
+            "threshold": threshold,
+            "maxPerTerm": term_k,
+            "expectedTopK": values(prune_top_k(x, k, mask)),
+            "expectedMaxRatio": values(prune_max_ratio(x, ratio, mask)),
+            "expectedWeightMass": values(prune_weight_mass(x, mass, mask)),
+            "expectedThreshold": values(prune_threshold(x, threshold, mask)),
+            "expectedTermThresholds": values(term_top_k_thresholds(x, term_k)),
+            "expectedTermMaxima": values(maxima),
+            "expectedTermMaxRatio": values(keep_where(x, x.abs() >= maxima * ratio, mask)),
+            "collection": [collection_threshold(x, n) for n in sorted({0, 1, nonzero // 10, nonzero // 3, nonzero - 1, nonzero, nonzero + 5})],
+            "shares": [dict(collection_threshold(x, math.floor(share * nonzero)), share=share) for share in (0.05, 0.3, 0.5, 1.0)],
+        }
+        if mask is not None:
+            case["mask"] = tensor_record(mask)
+        cases.append(case)
+    return cases
+
+
 def main():
     fixtures = {
         "generator": "tests/LightningIr.Regularization.Tests/reference/generate_fixtures.py",
@@ -257,6 +375,7 @@ def main():
         "losses": loss_cases() + weighted_cases(),
         "documentFrequencyWeights": df_weight_cases(),
         "metrics": metric_cases(),
+        "pruning": pruning_cases(),
     }
     path = os.path.join(HERE, "fixtures.json")
     with open(path, "w", encoding="utf-8") as f:

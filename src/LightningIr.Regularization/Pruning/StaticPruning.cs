@@ -1,0 +1,249 @@
+namespace LightningIr.Regularization;
+
+/// <summary>
+/// Static pruning of sparse vectors after training: each function cuts entries of every vector along the last dimension
+/// and returns a tensor of the input's shape, dtype and device with zeros where entries were cut.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The document-centric pruning of Lassance et al., "A Static Pruning Study on Sparse Neural Retrievers" (SIGIR 2023,
+/// arXiv:2304.12702). Lightning IR has no counterpart;
+/// <see cref="TopK"/> is sentence-transformers' <c>SparseEncoder(max_active_dims=k)</c>, and <see cref="TopK"/>,
+/// <see cref="MaxRatio"/>, <see cref="WeightMass"/> and <see cref="Threshold"/> are OpenSearch's <c>prune_type</c>
+/// <c>top_k</c>, <c>max_ratio</c>, <c>alpha_mass</c> and <c>abs_value</c>. The index-wide cuts are in
+/// <see cref="IndexPruning"/>.
+/// </para>
+/// <para>
+/// An entry's impact is its magnitude <c>|x|</c>. Vectors that a scoring mask marks as padding come back all zero. The
+/// result is differentiable: kept entries pass their gradient through unchanged, cut entries get none, and the choice
+/// of what to keep carries no gradient. Each call reads one value back to the host, to refuse NaN or infinite entries.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var served = StaticPruning.TopK(docs, 128);   // max_active_dims = 128
+/// </code>
+/// </example>
+public static class StaticPruning
+{
+    private static readonly long[] LastDim = [-1];
+
+    /// <summary>Keeps each vector's <paramref name="k"/> entries of largest magnitude; among equal magnitudes the lower index is kept.</summary>
+    /// <remarks>OpenSearch's <c>prune_type: top_k</c>; sentence-transformers' <c>max_active_dims</c>. Costs one <c>topk</c> and a few element-wise passes.</remarks>
+    /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
+    /// <param name="k">How many entries each vector keeps, from 1 to <c>dim</c>. Where a vector has fewer non-zero entries, all of them stay.</param>
+    /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
+    /// <returns>The pruned vectors, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="vectors"/> is null.</exception>
+    /// <exception cref="ArgumentException">The tensor or mask is not as described, or an entry is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is below 1 or above <c>dim</c>.</exception>
+    public static Tensor TopK(Tensor vectors, long k, Tensor? scoringMask = null)
+    {
+        Check(vectors, scoringMask);
+        var dim = vectors.shape[^1];
+        if (k < 1 || k > dim)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be between 1 and the vectors' length {dim}, but was {k}.");
+        }
+
+        CheckFinite(vectors);
+        using var scope = NewDisposeScope();
+        var impact = vectors.detach().abs();
+        var kth = impact.topk((int)k).Item1.narrow(-1, k - 1, 1);
+        var above = impact.gt(kth);
+        var tied = impact.eq(kth);
+        var wanted = above.sum(LastDim, keepdim: true).neg().add(k);
+        var keep = above.logical_or(tied.logical_and(tied.cumsum(-1).le(wanted)));
+        return Apply(vectors, keep, scoringMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Cuts the entries whose magnitude is below <paramref name="ratio"/> times the largest magnitude of their vector.</summary>
+    /// <remarks>OpenSearch's <c>prune_type: max_ratio</c>. A ratio of 1 keeps each vector's largest entries only.</remarks>
+    /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
+    /// <param name="ratio">The share of the vector's largest magnitude an entry needs to stay, in (0, 1].</param>
+    /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
+    /// <returns>The pruned vectors, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="vectors"/> is null.</exception>
+    /// <exception cref="ArgumentException">The tensor or mask is not as described, or an entry is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ratio"/> is not in (0, 1].</exception>
+    public static Tensor MaxRatio(Tensor vectors, double ratio, Tensor? scoringMask = null)
+    {
+        Check(vectors, scoringMask);
+        CheckShare(ratio, nameof(ratio));
+        CheckFinite(vectors);
+        using var scope = NewDisposeScope();
+        var impact = vectors.detach().abs();
+        var keep = impact.ge(impact.amax(LastDim, keepdim: true).mul(ratio));
+        return Apply(vectors, keep, scoringMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Keeps each vector's largest entries until they hold <paramref name="mass"/> of its total magnitude, and cuts the
+    /// smaller rest: an entry stays when the entries ranked above it (by magnitude, the lower index first among equals)
+    /// sum to less than <c>mass · Σ|x|</c>.
+    /// </summary>
+    /// <remarks>OpenSearch's <c>prune_type: alpha_mass</c>. Sums in float64; a mass of 1 keeps every non-zero entry. Costs one sort of each vector.</remarks>
+    /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
+    /// <param name="mass">The share of each vector's total magnitude the kept entries must reach, in (0, 1].</param>
+    /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
+    /// <returns>The pruned vectors, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="vectors"/> is null.</exception>
+    /// <exception cref="ArgumentException">The tensor or mask is not as described, or an entry is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mass"/> is not in (0, 1].</exception>
+    public static Tensor WeightMass(Tensor vectors, double mass, Tensor? scoringMask = null)
+    {
+        Check(vectors, scoringMask);
+        CheckShare(mass, nameof(mass));
+        CheckFinite(vectors);
+        using var scope = NewDisposeScope();
+        var impact = vectors.detach().abs();
+        if (mass == 1)
+        {
+            return Apply(vectors, impact.gt(0), scoringMask).MoveToOuterDisposeScope();
+        }
+
+        var (sorted, order) = impact.sort(-1, descending: true, stable: true);
+        var sorted64 = sorted.to(ScalarType.Float64);
+        var running = sorted64.cumsum(-1);
+        var total = running.narrow(-1, vectors.shape[^1] - 1, 1);
+        var keepSorted = running.sub(sorted64).lt(total.mul(mass));
+        var keep = zeros_like(keepSorted).scatter(-1, order, keepSorted);
+        return Apply(vectors, keep, scoringMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Cuts the entries whose magnitude is at most <paramref name="threshold"/>.</summary>
+    /// <remarks>
+    /// OpenSearch's <c>prune_type: abs_value</c>, except that an entry equal to the threshold is cut (OpenSearch keeps it),
+    /// so that a threshold from <see cref="IndexPruning.CollectionThreshold"/> keeps at most the entries it promised and a
+    /// threshold of 0 cuts nothing.
+    /// </remarks>
+    /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
+    /// <param name="threshold">The largest magnitude that is cut, finite and ≥ 0.</param>
+    /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
+    /// <returns>The pruned vectors, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="vectors"/> is null.</exception>
+    /// <exception cref="ArgumentException">The tensor or mask is not as described, or an entry is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threshold"/> is negative, NaN or infinite.</exception>
+    public static Tensor Threshold(Tensor vectors, double threshold, Tensor? scoringMask = null)
+    {
+        Check(vectors, scoringMask);
+        if (!double.IsFinite(threshold) || threshold < 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(threshold), threshold, $"A pruning threshold must be a finite number ≥ 0, but was {threshold}.");
+        }
+
+        CheckFinite(vectors);
+        using var scope = NewDisposeScope();
+        return Apply(vectors, vectors.detach().abs().gt(threshold), scoringMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Term-centric cut: cuts the entries of term j whose magnitude is at most <c>termThresholds[j]</c>.</summary>
+    /// <remarks>
+    /// With the thresholds of <see cref="IndexPruning.TermTopKThresholds"/>, each posting list keeps at most its k largest
+    /// entries: the term-centric pruning of Lassance et al. (SIGIR 2023).
+    /// </remarks>
+    /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
+    /// <param name="termThresholds">A tensor of <c>dim</c> thresholds (shape <c>[dim]</c>), on the vectors' device.</param>
+    /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
+    /// <returns>The pruned vectors, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">A tensor or the mask is not as described, or an entry is NaN or infinite.</exception>
+    public static Tensor TermThreshold(Tensor vectors, Tensor termThresholds, Tensor? scoringMask = null)
+    {
+        Check(vectors, scoringMask);
+        CheckPerTerm(termThresholds, vectors, nameof(termThresholds));
+        CheckFinite(vectors);
+        using var scope = NewDisposeScope();
+        return Apply(vectors, vectors.detach().abs().gt(termThresholds), scoringMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Term-centric cut: cuts the entries of term j whose magnitude is below <paramref name="ratio"/> times <c>termMaxima[j]</c>.</summary>
+    /// <remarks>
+    /// With the maxima of <see cref="IndexPruning.TermMaxima"/>, each posting list keeps the entries within a ratio of its
+    /// largest: the term-centric pruning of Lassance et al. (SIGIR 2023), OpenSearch's <c>max_ratio</c> applied per term.
+    /// </remarks>
+    /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
+    /// <param name="termMaxima">A tensor of <c>dim</c> largest magnitudes (shape <c>[dim]</c>), on the vectors' device.</param>
+    /// <param name="ratio">The share of its term's largest magnitude an entry needs to stay, in (0, 1].</param>
+    /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
+    /// <returns>The pruned vectors, in the caller's dispose scope.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">A tensor or the mask is not as described, or an entry is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ratio"/> is not in (0, 1].</exception>
+    public static Tensor TermMaxRatio(Tensor vectors, Tensor termMaxima, double ratio, Tensor? scoringMask = null)
+    {
+        Check(vectors, scoringMask);
+        CheckPerTerm(termMaxima, vectors, nameof(termMaxima));
+        CheckShare(ratio, nameof(ratio));
+        CheckFinite(vectors);
+        using var scope = NewDisposeScope();
+        var keep = vectors.detach().abs().ge(termMaxima.mul(ratio));
+        return Apply(vectors, keep, scoringMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The vectors with every entry outside <paramref name="keep"/> (or in a masked vector) set to zero.</summary>
+    private static Tensor Apply(Tensor vectors, Tensor keep, Tensor? scoringMask)
+    {
+        if (scoringMask is not null)
+        {
+            keep = keep.logical_and(scoringMask.unsqueeze(-1));
+        }
+
+        return where(keep, vectors, zeros_like(vectors));
+    }
+
+    private static void Check(Tensor vectors, Tensor? scoringMask)
+    {
+        Guard.CheckEmbeddings(vectors, "input", nameof(vectors));
+        if (scoringMask is not null)
+        {
+            Guard.CheckScoringMask(scoringMask, vectors, "input", nameof(scoringMask));
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="value"/> is in (0, 1].</summary>
+    internal static void CheckShare(double value, string paramName)
+    {
+        if (!(value > 0 && value <= 1))
+        {
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be in (0, 1], but was {value}.");
+        }
+    }
+
+    /// <summary>Throws unless every entry is finite; reads one value back to the host.</summary>
+    internal static void CheckFinite(Tensor vectors)
+    {
+        using var scope = NewDisposeScope();
+        if (!vectors.detach().isfinite().all().item<bool>())
+        {
+            throw new ArgumentException(
+                "The vectors to prune hold NaN or infinite entries; pruning ranks entries by magnitude, which needs finite values.",
+                nameof(vectors));
+        }
+    }
+
+    private static void CheckPerTerm(Tensor perTerm, Tensor vectors, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(perTerm, paramName);
+        if (perTerm.IsInvalid)
+        {
+            throw new ArgumentException($"The {paramName} tensor has been disposed.", paramName);
+        }
+
+        if (perTerm.dtype != vectors.dtype)
+        {
+            throw new ArgumentException(
+                $"{paramName} must have the vectors' dtype {vectors.dtype}, but has dtype {perTerm.dtype}.", paramName);
+        }
+
+        var dim = vectors.shape[^1];
+        if (perTerm.dim() != 1 || perTerm.shape[0] != dim)
+        {
+            throw new ArgumentException(
+                $"{paramName} must hold one value per term, shape [{dim}], but has shape {Guard.Format(perTerm.shape)}.", paramName);
+        }
+
+        Guard.CheckSameDevice(perTerm, paramName, vectors, "vectors", paramName);
+    }
+}
