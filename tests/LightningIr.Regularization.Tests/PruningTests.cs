@@ -9,8 +9,8 @@ public sealed class PruningTests
         (x, m) => StaticPruning.MaxRatio(x, 0.5, m),
         (x, m) => StaticPruning.WeightMass(x, 0.5, m),
         (x, m) => StaticPruning.Threshold(x, 0.5, m),
-        (x, m) => StaticPruning.TermThreshold(x, full(x.shape[^1], 0.5, x.dtype), m),
-        (x, m) => StaticPruning.TermMaxRatio(x, ones(x.shape[^1], x.dtype), 0.5, m),
+        (x, m) => StaticPruning.TermThreshold(x, full(x?.shape[^1] ?? 1, 0.5, x?.dtype), m),
+        (x, m) => StaticPruning.TermMaxRatio(x, ones(x?.shape[^1] ?? 1, x?.dtype), 0.5, m),
     ];
 
     public static TheoryData<int> Rules() => [.. Enumerable.Range(0, PerVector.Length)];
@@ -142,8 +142,19 @@ public sealed class PruningTests
             Refused<ArgumentOutOfRangeException>(() => StaticPruning.Threshold(x, bad), "A pruning threshold must be a finite number ≥ 0");
         }
 
-        Refused<ArgumentException>(() => StaticPruning.TopK(x, 2, ones(3, 1, dtype: ScalarType.Bool)), "scoring mask must have shape [3]");
-        Refused<ArgumentException>(() => StaticPruning.TopK(x, 2, ones(3)), "scoring mask must be a boolean tensor");
+        foreach (var rule in PerVector)
+        {
+            Refused<ArgumentException>(() => rule(x, ones(3, 1, dtype: ScalarType.Bool)), "The input scoring mask must have shape [3]");
+            Refused<ArgumentException>(() => rule(x, ones(3)), "scoring mask must be a boolean tensor");
+            Refused<ArgumentException>(() => rule(arange(6).reshape(1, 6), null), "The input embeddings must be a floating-point tensor");
+            Refused<ArgumentNullException>(() => rule(null!, null), "vectors");
+        }
+
+        Row(StaticPruning.TopK(x, 1)).Should().HaveCount(18, "k = 1 is allowed");
+        var disposed = ones(6);
+        disposed.Dispose();
+        Refused<ArgumentException>(() => StaticPruning.TermThreshold(x, disposed), "The termThresholds tensor has been disposed");
+        Refused<ArgumentException>(() => StaticPruning.TermMaxRatio(x, ones(6, device: new Device(DeviceType.META)), 0.5), "Found the termMaxima on meta");
         Refused<ArgumentException>(() => StaticPruning.TermThreshold(x, ones(5)), "termThresholds must hold one value per term, shape [6], but has shape [5]");
         Refused<ArgumentException>(() => StaticPruning.TermThreshold(x, ones(6, dtype: ScalarType.Float64)), "must have the vectors' dtype Float32");
         Refused<ArgumentException>(() => StaticPruning.TermMaxRatio(x, ones(1, 6), 0.5), "termMaxima must hold one value per term");
@@ -153,7 +164,11 @@ public sealed class PruningTests
         Refused<ArgumentNullException>(() => StaticPruning.TermThreshold(x, null!), "termThresholds");
         Refused<ArgumentOutOfRangeException>(() => IndexPruning.CollectionThreshold([x], -1), "maxKept");
         Refused<ArgumentOutOfRangeException>(() => IndexPruning.TermTopKThresholds([x], 0), "maxPerTerm");
+        Refused<ArgumentOutOfRangeException>(() => IndexPruning.TermTopKThresholds([x], int.MaxValue), "maxPerTerm");
         Refused<ArgumentNullException>(() => IndexPruning.TermMaxima(null!), "batches");
+        Refused<ArgumentNullException>(() => IndexPruning.TermTopKThresholds(null!, 2), "batches");
+        Refused<ArgumentNullException>(() => IndexPruning.CollectionThreshold(null!, 2), "batches");
+        Refused<ArgumentNullException>(() => IndexPruning.CollectionThresholdForShare(null!, 0.5), "batches");
 
         Row(x).Should().Equal(Row(before), "a refusal changes nothing");
     }
@@ -164,22 +179,31 @@ public sealed class PruningTests
     [InlineData(double.NegativeInfinity)]
     public void Non_finite_entries_are_refused_by_every_function(double bad)
     {
-        using var scope = NewDisposeScope();
-        var x = rand(3, 6);
-        x[1, 4] = tensor((float)bad);
-        var before = x.clone();
-        var batches = new[] { rand(2, 6), x };
+        using var x = rand(3, 2, 6);
+        x[1, 1, 4] = tensor((float)bad);
+        using var before = x.clone();
+        using var clean = rand(2, 2, 6);
 
+        DisposeScopeManager.Statistics.Reset();
         foreach (var rule in PerVector)
         {
+            using var scope = NewDisposeScope();
             Refused<ArgumentException>(() => rule(x, null), "NaN or infinite entries");
         }
 
-        Refused<ArgumentException>(() => IndexPruning.CollectionThreshold(batches, 3), "NaN or infinite entries");
-        Refused<ArgumentException>(() => IndexPruning.CollectionThresholdForShare(batches, 0.5), "NaN or infinite entries");
-        Refused<ArgumentException>(() => IndexPruning.TermTopKThresholds(batches, 1), "NaN or infinite entries");
-        Refused<ArgumentException>(() => IndexPruning.TermMaxima(batches), "NaN or infinite entries");
-        Row(x).Should().Equal(Row(before));
+        foreach (var batches in new[] { new[] { clean, x }, [x, clean] })
+        {
+            Refused<ArgumentException>(() => IndexPruning.CollectionThreshold(batches, 3), "NaN or infinite entries");
+            Refused<ArgumentException>(() => IndexPruning.CollectionThresholdForShare(batches, 0.5), "NaN or infinite entries");
+            Refused<ArgumentException>(() => IndexPruning.TermTopKThresholds(batches, 1), "NaN or infinite entries");
+            Refused<ArgumentException>(() => IndexPruning.TermMaxima(batches), "NaN or infinite entries");
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(0, "a refusal leaves nothing alive");
+        using (var scope = NewDisposeScope())
+        {
+            Row(x).Should().Equal(Row(before));
+        }
     }
 
     [Fact]
@@ -194,6 +218,7 @@ public sealed class PruningTests
         Refused<ArgumentException>(() => IndexPruning.TermTopKThresholds([a, rand(2, 5)], 1), "but one has dtype Float32 and shape [2, 5]");
         Refused<ArgumentException>(() => IndexPruning.TermMaxima([a, rand(2, 6, device: new Device(DeviceType.META))]), "first batch's device");
         Refused<ArgumentNullException>(() => IndexPruning.CollectionThreshold([a, null!], 3), "null batch");
+        Refused<ArgumentException>(() => IndexPruning.TermMaxima([arange(6).reshape(1, 6)]), "The batch embeddings must be a floating-point tensor");
     }
 
     [Fact]
@@ -227,6 +252,13 @@ public sealed class PruningTests
             if (trial % 3 == 0)
             {
                 x = x.mul(4).round().div(4); // ties
+            }
+
+            if (trial % 4 == 1)
+            {
+                // The dtype's largest finite and smallest positive magnitudes, at the ends of the exponent digit.
+                x[0, 0] = tensor(dtype switch { ScalarType.Float16 => 65504.0, ScalarType.Float64 => double.MaxValue, _ => 3.3895313892515355e38 }).to(dtype);
+                x[0, 1] = tensor(dtype switch { ScalarType.Float16 => Math.ScaleB(1, -24), ScalarType.BFloat16 => Math.ScaleB(1, -133), ScalarType.Float32 => Math.ScaleB(1, -149), _ => double.Epsilon }).to(dtype);
             }
 
             var all = x.abs().to(ScalarType.Float64).flatten().data<double>().ToArray().Where(v => v != 0).OrderDescending().ToArray();

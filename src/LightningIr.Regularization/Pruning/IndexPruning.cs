@@ -38,7 +38,8 @@ public static class IndexPruning
     /// Exact, with memory bounded by the batch and a histogram of at most 2¹⁷ counts: a radix select on the bits of each
     /// magnitude, one histogram pass over all batches per digit, the first digit being the exponent and the leading mantissa
     /// bits, each later pass counting only the entries that share the digits found so far. float16 and bfloat16 take one
-    /// pass, float32 two, float64 four; each pass reads every batch once and copies one histogram to the host.
+    /// pass, float32 two, float64 four; each pass reads every batch once and copies one histogram to the host. Only the
+    /// non-zero entries are gathered (one host synchronisation per batch and pass, to size them) and counted.
     /// </remarks>
     /// <param name="batches">The collection's vectors, in batches; enumerated once per pass, yielding the same vectors each time.</param>
     /// <param name="maxKept">How many non-zero entries may stay, ≥ 0.</param>
@@ -143,23 +144,27 @@ public static class IndexPruning
                 }
 
                 var vectors = layout.Check(batch.Current, nameof(batches));
-                state ??= start(vectors).MoveToOuterDisposeScope();
+                if (state is null)
+                {
+                    state = start(vectors).MoveToOuterDisposeScope();
+                    finite = ones(1, ScalarType.Bool, vectors.device).MoveToOuterDisposeScope();
+                }
+
                 var impacts = vectors.detach().abs().reshape(-1, vectors.shape[^1]);
                 var next = fold(state, impacts).MoveToOuterDisposeScope();
                 state.Dispose();
                 state = next;
-                var allFinite = impacts.isfinite().all();
-                var both = finite is null ? allFinite : finite.logical_and(allFinite);
-                finite?.Dispose();
-                finite = both.MoveToOuterDisposeScope();
+                var both = finite!.logical_and(impacts.isfinite().all()).MoveToOuterDisposeScope();
+                finite.Dispose();
+                finite = both;
             }
 
-            if (state is null || finite is null)
+            if (state is null)
             {
                 throw new ArgumentException("The collection holds no batches.", nameof(batches));
             }
 
-            if (!finite.item<bool>())
+            if (!finite!.item<bool>())
             {
                 throw NonFinite(nameof(batches));
             }
@@ -179,13 +184,13 @@ public static class IndexPruning
     private static PruningThreshold Select(IEnumerable<Tensor> batches, Func<long, long> limit)
     {
         RadixDigits? digits = null;
-        var counts = Histogram(batches, ref digits);
-        if (counts[^2] > 0)
+        var counts = Histogram(batches, ref digits, out var nonFinite);
+        if (nonFinite > 0)
         {
             throw NonFinite(nameof(batches));
         }
 
-        var nonZero = Sum(counts);
+        var nonZero = counts.Sum();
         var maxKept = limit(nonZero);
         if (maxKept >= nonZero)
         {
@@ -197,7 +202,7 @@ public static class IndexPruning
         var passes = 1;
         while (true)
         {
-            var digit = counts.Length - 3;
+            var digit = counts.Length - 1;
             long above = 0;
             while (above + counts[digit] < rank)
             {
@@ -214,9 +219,9 @@ public static class IndexPruning
             }
 
             var expected = counts[digit];
-            counts = Histogram(batches, ref digits);
+            counts = Histogram(batches, ref digits, out _);
             passes++;
-            if (Sum(counts) != expected)
+            if (counts.Sum() != expected)
             {
                 throw new InvalidOperationException(
                     "The batches changed between two passes of the collection threshold: the sequence must yield the same vectors each time it is enumerated.");
@@ -225,10 +230,10 @@ public static class IndexPruning
     }
 
     /// <summary>
-    /// One pass: counts the selected entries by their next digit, in <c>Bins + 2</c> bins whose last two count non-finite
-    /// and unselected entries. Creates <paramref name="digits"/> for the first batch's dtype on the first pass.
+    /// One pass: counts the selected entries by their next digit, and the non-finite entries. Creates
+    /// <paramref name="digits"/> for the first batch's dtype on the first pass.
     /// </summary>
-    private static long[] Histogram(IEnumerable<Tensor> batches, ref RadixDigits? digits)
+    private static long[] Histogram(IEnumerable<Tensor> batches, ref RadixDigits? digits, out long nonFinite)
     {
         var layout = default(BatchLayout);
         Tensor? counts = null;
@@ -245,7 +250,8 @@ public static class IndexPruning
 
                 var vectors = layout.Check(batch.Current, nameof(batches));
                 digits ??= new RadixDigits(vectors.dtype);
-                var index = digits.Index(vectors.detach().abs().to(ScalarType.Float64).flatten());
+                var impacts = vectors.detach().abs().flatten();
+                var index = digits.Index(impacts.index_select(0, impacts.ne(0).nonzero().squeeze(1)).to(ScalarType.Float64));
                 var batchCounts = index.bincount(null, digits.Bins + 2);
                 var total = counts is null ? batchCounts : counts.add(batchCounts);
                 counts?.Dispose();
@@ -258,23 +264,14 @@ public static class IndexPruning
             }
 
             using var host = counts.cpu();
-            return host.data<long>().ToArray();
+            var all = host.data<long>().ToArray();
+            nonFinite = all[digits!.Bins];
+            return all[..digits.Bins];
         }
         finally
         {
             counts?.Dispose();
         }
-    }
-
-    private static long Sum(long[] counts)
-    {
-        long sum = 0;
-        for (var i = 0; i < counts.Length - 2; i++)
-        {
-            sum += counts[i];
-        }
-
-        return sum;
     }
 
     private static ArgumentException NonFinite(string paramName) => new(
@@ -344,6 +341,7 @@ public static class IndexPruning
                 _ => (-1073, 1024, MantissaBits),
             };
             exponents = maxExponent - minExponent + 1;
+            // Stryker disable once Equality,Arithmetic : the bins' number is memory, not the result (every width gives the same threshold), and no dtype meets the bound exactly.
             while (width < mantissaBits && (exponents << (width + 1)) <= FirstPassBins)
             {
                 width++;
@@ -364,13 +362,14 @@ public static class IndexPruning
         {
             if (!exponentKnown)
             {
+                // Stryker disable once Bitwise : digits are non-negative, where both shifts agree.
                 exponent = (digit >> width) + minExponent;
                 exponentKnown = true;
                 mantissa = (digit & ((1L << width) - 1)) << (MantissaBits - width);
             }
             else
             {
-                mantissa |= digit << (MantissaBits - consumed - width);
+                mantissa += digit << (MantissaBits - consumed - width);
             }
 
             consumed += width;
@@ -392,6 +391,7 @@ public static class IndexPruning
             }
             else
             {
+                // Stryker disable once Bitwise : the mantissa is non-negative, where both shifts agree.
                 selected = selected
                     .logical_and(entryExponent.eq(exponent))
                     .logical_and(bits.floor_divide(1L << (MantissaBits - consumed)).eq(mantissa >> (MantissaBits - consumed)));

@@ -29,7 +29,7 @@ public static class StaticPruning
     private static readonly long[] LastDim = [-1];
 
     /// <summary>Keeps each vector's <paramref name="k"/> entries of largest magnitude; among equal magnitudes the lower index is kept.</summary>
-    /// <remarks>OpenSearch's <c>prune_type: top_k</c>; sentence-transformers' <c>max_active_dims</c>. Costs one <c>topk</c> and a few element-wise passes.</remarks>
+    /// <remarks>OpenSearch's <c>prune_type: top_k</c>; sentence-transformers' <c>max_active_dims</c>. Costs one <c>topk</c> of k + 1 entries and one scatter; a vector whose k-th magnitude is non-zero and tied with an entry left out takes a few element-wise passes more, to keep the lower indices.</remarks>
     /// <param name="vectors">A floating-point tensor shaped <c>[batch, ..., dim]</c> with finite entries.</param>
     /// <param name="k">How many entries each vector keeps, from 1 to <c>dim</c>. Where a vector has fewer non-zero entries, all of them stay.</param>
     /// <param name="scoringMask">An optional boolean mask shaped like <paramref name="vectors"/> without its last dimension; false vectors come back all zero.</param>
@@ -46,10 +46,25 @@ public static class StaticPruning
             throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be between 1 and the vectors' length {dim}, but was {k}.");
         }
 
-        CheckFinite(vectors);
         using var scope = NewDisposeScope();
         var impact = vectors.detach().abs();
-        var kth = impact.topk((int)k).Item1.narrow(-1, k - 1, 1);
+
+        // One entry more than asked shows whether an entry left out ties with the k-th; only then (and only for a
+        // non-zero k-th, since cutting one zero or another changes nothing) does topk's own choice among ties matter.
+        var (top, index) = impact.topk((int)Math.Min(k + 1, dim));
+        var kth = top.narrow(-1, k - 1, 1);
+        var contested = k < dim
+            ? top.narrow(-1, k, 1).eq(kth).logical_and(kth.gt(0)).any()
+            : zeros(1, ScalarType.Bool, vectors.device).any();
+        var flags = ReadFlags(top.narrow(-1, 0, 1).isfinite().all(), contested);
+        ThrowUnlessFinite(flags[0]);
+        if (!flags[1])
+        {
+            var kept = index.narrow(-1, 0, k);
+            var pruned = zeros_like(vectors).scatter(-1, kept, vectors.gather(-1, kept));
+            return Mask(pruned, scoringMask).MoveToOuterDisposeScope();
+        }
+
         var above = impact.gt(kth);
         var tied = impact.eq(kth);
         var wanted = above.sum(LastDim, keepdim: true).neg().add(k);
@@ -70,10 +85,11 @@ public static class StaticPruning
     {
         Check(vectors, scoringMask);
         CheckShare(ratio, nameof(ratio));
-        CheckFinite(vectors);
         using var scope = NewDisposeScope();
         var impact = vectors.detach().abs();
-        var keep = impact.ge(impact.amax(LastDim, keepdim: true).mul(ratio));
+        var maxima = impact.amax(LastDim, keepdim: true);
+        ThrowUnlessFinite(ReadFlags(maxima.isfinite().all())[0]);
+        var keep = impact.ge(maxima.mul(ratio));
         return Apply(vectors, keep, scoringMask).MoveToOuterDisposeScope();
     }
 
@@ -94,9 +110,8 @@ public static class StaticPruning
     {
         Check(vectors, scoringMask);
         CheckShare(mass, nameof(mass));
-        CheckFinite(vectors);
         using var scope = NewDisposeScope();
-        var impact = vectors.detach().abs();
+        var impact = CheckedImpact(vectors);
         if (mass == 1)
         {
             return Apply(vectors, impact.gt(0), scoringMask).MoveToOuterDisposeScope();
@@ -133,9 +148,8 @@ public static class StaticPruning
                 nameof(threshold), threshold, $"A pruning threshold must be a finite number ≥ 0, but was {threshold}.");
         }
 
-        CheckFinite(vectors);
         using var scope = NewDisposeScope();
-        return Apply(vectors, vectors.detach().abs().gt(threshold), scoringMask).MoveToOuterDisposeScope();
+        return Apply(vectors, CheckedImpact(vectors).gt(threshold), scoringMask).MoveToOuterDisposeScope();
     }
 
     /// <summary>Term-centric cut: cuts the entries of term j whose magnitude is at most <c>termThresholds[j]</c>.</summary>
@@ -153,9 +167,8 @@ public static class StaticPruning
     {
         Check(vectors, scoringMask);
         CheckPerTerm(termThresholds, vectors, nameof(termThresholds));
-        CheckFinite(vectors);
         using var scope = NewDisposeScope();
-        return Apply(vectors, vectors.detach().abs().gt(termThresholds), scoringMask).MoveToOuterDisposeScope();
+        return Apply(vectors, CheckedImpact(vectors).gt(termThresholds), scoringMask).MoveToOuterDisposeScope();
     }
 
     /// <summary>Term-centric cut: cuts the entries of term j whose magnitude is below <paramref name="ratio"/> times <c>termMaxima[j]</c>.</summary>
@@ -176,9 +189,8 @@ public static class StaticPruning
         Check(vectors, scoringMask);
         CheckPerTerm(termMaxima, vectors, nameof(termMaxima));
         CheckShare(ratio, nameof(ratio));
-        CheckFinite(vectors);
         using var scope = NewDisposeScope();
-        var keep = vectors.detach().abs().ge(termMaxima.mul(ratio));
+        var keep = CheckedImpact(vectors).ge(termMaxima.mul(ratio));
         return Apply(vectors, keep, scoringMask).MoveToOuterDisposeScope();
     }
 
@@ -191,6 +203,35 @@ public static class StaticPruning
         }
 
         return where(keep, vectors, zeros_like(vectors));
+    }
+
+    /// <summary>The pruned vectors with the masked ones set to zero.</summary>
+    private static Tensor Mask(Tensor pruned, Tensor? scoringMask)
+        => scoringMask is null ? pruned : where(scoringMask.unsqueeze(-1), pruned, zeros_like(pruned));
+
+    /// <summary>The magnitudes, after refusing NaN or infinite entries: one reduction and one host read.</summary>
+    private static Tensor CheckedImpact(Tensor vectors)
+    {
+        var impact = vectors.detach().abs();
+        ThrowUnlessFinite(ReadFlags(impact.amax().isfinite())[0]);
+        return impact;
+    }
+
+    /// <summary>Copies boolean flags to the host in one read.</summary>
+    private static bool[] ReadFlags(params Tensor[] flags)
+    {
+        using var host = stack(flags.Select(f => f.reshape(1)).ToArray()).cpu();
+        return host.data<bool>().ToArray();
+    }
+
+    private static void ThrowUnlessFinite(bool finite, string paramName = "vectors")
+    {
+        if (!finite)
+        {
+            throw new ArgumentException(
+                "The vectors to prune hold NaN or infinite entries; pruning ranks entries by magnitude, which needs finite values.",
+                paramName);
+        }
     }
 
     private static void Check(Tensor vectors, Tensor? scoringMask)
@@ -208,18 +249,6 @@ public static class StaticPruning
         if (!(value > 0 && value <= 1))
         {
             throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be in (0, 1], but was {value}.");
-        }
-    }
-
-    /// <summary>Throws unless every entry is finite; reads one value back to the host.</summary>
-    internal static void CheckFinite(Tensor vectors)
-    {
-        using var scope = NewDisposeScope();
-        if (!vectors.detach().isfinite().all().item<bool>())
-        {
-            throw new ArgumentException(
-                "The vectors to prune hold NaN or infinite entries; pruning ranks entries by magnitude, which needs finite values.",
-                nameof(vectors));
         }
     }
 
