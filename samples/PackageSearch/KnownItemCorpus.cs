@@ -143,6 +143,7 @@ public sealed class KnownItemCorpus
     public int[] TrainingBatch(int size, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, TrainingTargets.Length);
         var targets = new HashSet<int>();
         while (targets.Count < size)
         {

@@ -256,6 +256,11 @@ public static class Program
             return Refuse($"{e.Message} Read {packages.Count:N0} packages from {string.Join(", ", files)}, {cleaned.Count:N0} usable; is it apt's Translation-en format (Package:, Description-en: and indented lines)?");
         }
 
+        if (training.BatchSize > corpus.TrainingTargets.Length)
+        {
+            return Refuse($"--batch-size {training.BatchSize} is more than the {corpus.TrainingTargets.Length:N0} training pairs of this corpus: a batch holds distinct queries. Lower --batch-size or raise --max-documents.");
+        }
+
         var (docTerms, queryTerms) = corpus.MeanTerms;
         var targets = validate ? corpus.ValidationTargets : corpus.EvaluationTargets;
         var texts = targets.Select(t => corpus.Documents[t].Synopsis).ToArray();
