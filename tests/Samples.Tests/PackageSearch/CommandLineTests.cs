@@ -40,6 +40,7 @@ public sealed class CommandLineTests
         Run("--cost", "0").Should().Be(1, "a cost is a positive multiple of BM25's");
         Run("--models", "99").Should().Be(2);
         Run("--doc-l0", "0").Should().Be(1, "a bad value is a parse error");
-        Run("--quick", "--max-documents", "1000", "--batch-size", "1024").Should().Be(2, "a batch of distinct queries cannot outnumber the training pairs");
+        // 3,000 documents less 1,178 held-out, 300 validation and 512 frequency-sample ones leave 1,010 training pairs.
+        Run("--quick", "--max-documents", "3000", "--queries", "1178", "--batch-size", "1024").Should().Be(2, "a batch of distinct queries cannot outnumber the training pairs");
     }
 }
