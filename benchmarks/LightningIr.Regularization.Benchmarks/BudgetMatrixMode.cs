@@ -4,16 +4,24 @@ using LightningIr.Regularization.TestSupport;
 namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
-/// <c>-- budget-matrix [seed]</c>: runs the closed-loop matrix of budget trainings with the library's defaults (two at a
-/// time, one TorchSharp thread each) and prints the guide's hit table as Markdown.
+/// <c>-- budget-matrix [tuning|test] [case…]</c>: runs the closed-loop tuning or test set of budget trainings (or the given
+/// cases of it) with the library's defaults (two at a time, one TorchSharp thread each) and prints the guide's hit table
+/// as Markdown; <c>-- budget-matrix [tuning|test] trace &lt;case&gt; [every]</c> prints one training's trace.
 /// </summary>
 public static class BudgetMatrixMode
 {
     public static int Run(string[] args)
     {
+        var set = args.Length > 1 && args[1] is "tuning" or "test" ? args[1] : "tuning";
+        var all = set == "test" ? ClosedLoop.TestSet : ClosedLoop.TuningSet;
+        if (args.Length > 1 && args[1] is "tuning" or "test")
+        {
+            args = [args[0], .. args[2..]];
+        }
+
         if (args.Length > 2 && args[1] == "trace")
         {
-            var run = ClosedLoop.Run(ClosedLoop.Matrix[int.Parse(args[2], CultureInfo.InvariantCulture)]);
+            var run = ClosedLoop.Run(all[int.Parse(args[2], CultureInfo.InvariantCulture)]);
             for (var s = 0; s < run.DocL0.Count; s += args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 25)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -23,8 +31,7 @@ public static class BudgetMatrixMode
             return 0;
         }
 
-        var seed = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
-        var cases = ClosedLoop.Matrix.Select(c => c with { Seed = seed }).ToList();
+        var cases = args.Length > 1 ? [.. args[1..].Select(a => all[int.Parse(a, CultureInfo.InvariantCulture)])] : all.ToList();
         var rows = new string[cases.Count];
         var hits = 0;
         var started = DateTime.UtcNow;
@@ -44,7 +51,8 @@ public static class BudgetMatrixMode
             Console.Error.WriteLine(rows[i]);
         });
 
-        Console.WriteLine("| case | reached over the last 15% of steps | final λq / λd | status | hit |");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The {set} set, {cases.Count} cases:"));
+        Console.WriteLine("| case | reached over the last 15% of steps | final λq / λd | final status | hit |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var row in rows)
         {

@@ -7,7 +7,7 @@ public sealed class SparsityBudgetControlTests
         TestLosses.Output(SparsityBudgetTests.WithNonZeros(queryL0, queryL0), SparsityBudgetTests.WithNonZeros(docL0, docL0));
 
     [Fact]
-    public void The_first_update_keeps_the_weight_and_the_reference_walks_one_percent_per_update_while_the_model_follows()
+    public void The_first_update_keeps_the_weight_and_the_reference_starts_at_one_percent_per_update_faster_while_the_model_follows()
     {
         using var scope = NewDisposeScope();
         var flops = new FlopsRegularization(1e-3, 1e-3);
@@ -16,21 +16,23 @@ public sealed class SparsityBudgetControlTests
         flops.DocWeight.Should().Be(1e-3, "the reference starts at the measurement, so the error is 0");
         budget.CurrentDocL0Target.Should().BeApproximately(80, 1e-9);
         budget.Status.Should().Be(SparsityBudgetStatus.Warmup);
+        budget.State.DocL0!.Pace.Should().BeApproximately(0.011, 1e-15, "the model is at its reference: the pace grows 10%");
         budget.Update(Batch(5, 80));
-        budget.CurrentDocL0Target.Should().BeApproximately(80 * Math.Exp(-0.01), 1e-9);
+        budget.CurrentDocL0Target.Should().BeApproximately(80 * Math.Exp(-0.011), 1e-9);
         flops.DocWeight.Should().BeGreaterThan(1e-3, "the model lags its reference");
         for (var i = 0; i < 200; i++)
         {
             budget.Update(Batch(5, 80));
         }
 
-        budget.CurrentDocL0Target.Should().BeApproximately(40, 0.5, "the reference stops within a factor 2 of a model that does not follow");
+        budget.CurrentDocL0Target.Should().BeInRange(40 * Math.Exp(-0.08), 40, "the reference stops at its first step beyond a factor 2 of a model that does not follow");
+        budget.State.DocL0!.Pace.Should().Be(SparsityTargetState.InitialPace, "a model that trails by a factor 2 halves the pace down to its floor");
         budget.State.DocL0!.Start.Should().Be(80);
         flops.QueryWeight.Should().Be(1e-3, "λq has no target");
     }
 
     [Fact]
-    public void A_model_ahead_of_its_reference_loses_weight_five_times_faster_than_a_lagging_one_gains_it()
+    public void A_model_past_its_target_loses_weight_five_times_faster_than_a_lagging_one_gains_it()
     {
         using var scope = NewDisposeScope();
         var up = new FlopsRegularization(1, 1);
@@ -40,13 +42,13 @@ public sealed class SparsityBudgetControlTests
         upBudget.Update(Batch(5, 20));
         downBudget.Update(Batch(5, 20));
         upBudget.Update(Batch(5, 30));    // 1.5× the reference: lagging
-        downBudget.Update(Batch(5, 10));  // ½ the reference: ahead, beyond the 25% margin
-        var reference = 20 * Math.Exp(-0.01);
+        downBudget.Update(Batch(5, 7));   // past the target, which the reference does not follow it beyond
+        var reference = 20 * Math.Exp(-0.011);
         var smoothedUp = Math.Exp(Math.Log(20) + (0.1 * Math.Log(1.5)));
         var upError = Math.Log(30 / reference);
-        var upFollowing = Math.Clamp(-(Math.Log(smoothedUp) - Math.Log(20)) / 0.01, 0, 1);
+        var upFollowing = Math.Clamp(-(Math.Log(smoothedUp) - Math.Log(20)) / 0.011, 0, 1);
         upBudget.State.DocMultiplier.Should().BeApproximately(Math.Exp(0.1 * upError * (1 - upFollowing)), 1e-12);
-        var downError = Math.Log(10 / reference);
+        var downError = -Math.Log(2);
         downBudget.State.DocMultiplier.Should().BeApproximately(Math.Exp(0.1 * 5 * downError), 1e-12, "the model sparsifies: it moves away from its reference, nothing is following");
         down.DocWeight.Should().BeApproximately(downBudget.State.DocMultiplier * Math.Exp(2 * downError), 1e-12);
         up.DocWeight.Should().BeApproximately(upBudget.State.DocMultiplier * Math.Exp(2 * upError), 1e-12);
@@ -75,25 +77,38 @@ public sealed class SparsityBudgetControlTests
         slack.Status.Should().Be(SparsityBudgetStatus.Slack, "the worse of the two");
         slack.Regularizer.QueryWeight.Should().BeApproximately(1e-3, 1e-3);
 
+    }
+
+    [Fact]
+    public void An_unreachable_target_winds_lambda_up_at_most_twenty_times_reads_unreachable_within_200_updates_and_resumes_when_the_measurement_moves()
+    {
+        using var scope = NewDisposeScope();
         var stuck = new FlopsRegularization(1e-3, 1e-3);
         var unreachable = new SparsityBudget(stuck, docL0: 10);
         var statuses = new List<SparsityBudgetStatus>();
-        for (var i = 0; i < 500; i++)
+        var weights = new List<double>();
+        for (var i = 0; i < 2000; i++)
         {
-            unreachable.Update(Batch(5, 60));
+            unreachable.Update(Batch(5, 60));  // the embeddings do not depend on λ
             statuses.Add(unreachable.Status);
+            weights.Add(stuck.DocWeight);
         }
 
-        statuses.IndexOf(SparsityBudgetStatus.Unreachable).Should().BeInRange(399, 499, "detected within 500 updates of the measurement ceasing to move");
+        statuses.IndexOf(SparsityBudgetStatus.Unreachable).Should().BeInRange(1, 199);
+        statuses.Skip(200).Should().OnlyContain(s => s == SparsityBudgetStatus.Unreachable);
+        weights.Max().Should().BeLessThan(1e-1, "λ stays within 100× of the weight at which the measurement last moved");
+        weights.Max().Should().BeApproximately(1e-3 * 20 * 4, 1e-9, "μ rises 20× and the reaction multiplies by at most 4 before the stall");
+        unreachable.State.DocMultiplier.Should().BeApproximately(1e-3 * 20, 1e-12, "μ rose to its limit, 20× its value at the anchor");
+        stuck.DocWeight.Should().BeApproximately(unreachable.State.DocMultiplier, 1e-12, "a stalled target's reaction only lowers λ");
+
         var frozen = unreachable.State.DocMultiplier;
-        unreachable.Update(Batch(5, 60));
-        unreachable.State.DocMultiplier.Should().Be(frozen, "an unreachable target's weight stops growing");
         for (var i = 0; i < 5; i++)
         {
             unreachable.Update(Batch(5, 30));
         }
 
         unreachable.Status.Should().NotBe(SparsityBudgetStatus.Unreachable, "the measurement moved again");
+        unreachable.State.DocL0!.Rise.Should().BeLessThan(Math.Log(2), "the windup is counted afresh from the new anchor");
         for (var i = 0; i < 40; i++)
         {
             unreachable.Update(Batch(5, 30));
@@ -326,7 +341,7 @@ public sealed class SparsityBudgetControlTests
     public void States_with_zero_weights_load_and_levels_must_be_positive()
     {
         using var scope = NewDisposeScope();
-        var budget = new SparsityBudget(new FlopsRegularization(), docL0: 10);
+        var budget = new SparsityBudget(new FlopsRegularization(), queryL0: 3, docL0: 10);
         budget.Update(Batch(5, 40));
         budget.LoadState(budget.State with { QueryWeight = 0, QueryMultiplier = 0 });
         budget.Regularizer.QueryWeight.Should().Be(0);

@@ -438,7 +438,7 @@ public sealed class SparsityBudgetTests
         l0.MeasuredDocL0.Should().Be((1 + 4 + 5) / 3.0);
         l0.MeasuredQueryL0.Should().Be((7 + 10 + 11) / 3.0);
 
-        var flops = new SparsityBudget(loss, flops: 1);
+        var flops = new SparsityBudget(new L1Regularization { UseScoringMask = true }, flops: 1);
         flops.Update(output);
         var keptDoc = WithNonZeros(1, 4, 5);
         var keptQuery = WithNonZeros(7, 10, 11);

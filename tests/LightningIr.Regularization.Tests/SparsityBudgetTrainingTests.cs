@@ -53,10 +53,11 @@ public sealed class SparsityBudgetTrainingTests
         var micro = new FlopsRegularization(1e-3, 1e-3);
         var a = Train(whole, () => new SparsityBudget(whole, docL0: 50), steps: 200, seed: 4);
         var b = Train(micro, () => new SparsityBudget(micro, docL0: 50), steps: 200, seed: 4, microBatches: 4);
-        // While the two models agree (float32 summation order lets them drift apart after some 90 steps), so do the weights,
-        // bit for bit; after that, the weights stay within a few percent.
+        // While the two models agree (float32 summation order lets them drift apart after some steps: 10 with this law, whose
+        // faster pace puts more entries near zero early), so do the weights, bit for bit; after that, the weights stay within
+        // a few percent.
         var agreeing = a.DocL0.Zip(b.DocL0).TakeWhile(p => p.First == p.Second).Count();
-        agreeing.Should().BeGreaterThan(50);
+        agreeing.Should().BeGreaterThan(5);
         b.DocWeights.Take(agreeing).Should().Equal(a.DocWeights.Take(agreeing));
         a.DocWeights.Zip(b.DocWeights, (x, y) => Math.Abs(x - y) / x).Max().Should().BeLessThan(0.1);
     }

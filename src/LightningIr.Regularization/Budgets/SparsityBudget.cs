@@ -3,7 +3,8 @@ namespace LightningIr.Regularization;
 /// <summary>
 /// Sets a regularizer's weights so that training reaches a stated sparsity: the mean number of non-zero entries per
 /// query or document vector, or the expected multiplications per query–document pair. Call <see cref="Update(BiEncoderOutput)"/>
-/// once per optimizer step, before the loss of the same batch; the weights it sets are the ones that loss reads.
+/// once per optimizer step, before the loss of the same batch; the weights it sets are the ones that loss reads. From its
+/// first update on, the budget owns the weights it sets: the regularizer refuses anyone else's write to them.
 /// </summary>
 /// <remarks>
 /// No Lightning IR counterpart: Lightning IR, SPLADE and sentence-transformers set λ by hand. Each weight is a Lagrange
@@ -38,8 +39,8 @@ public sealed class SparsityBudget
     /// computes it; both weights move by the same factor. Not together with L0 targets.
     /// </param>
     /// <param name="warmupSteps">
-    /// 0 (default): the budget steers by a reference that moves from the first measurement to the target at most 1% per
-    /// update, and only while the model follows. Otherwise the reference moves geometrically from the first measurement to
+    /// 0 (default): the budget steers by a reference that moves from the first measurement to the target, by 1% per update
+    /// at first and faster (up to 8%) while the model keeps up, and only while the model follows. Otherwise the reference moves geometrically from the first measurement to
     /// the target over this many updates, whether the model follows or not.
     /// </param>
     /// <param name="updateRate">The integrator's rate: the change of ln λ per unit of ln(measured / reference) while the model lags; finite and &gt; 0, 0.1 when <see langword="null"/>.</param>
@@ -94,7 +95,8 @@ public sealed class SparsityBudget
         Regularizer = regularizer;
         Settings = new SparsityBudgetSettings(queryL0, docL0, flops, warmupSteps, rate, min, max);
         targetsKey = FormattableString.Invariant($"queryL0 {Describe(queryL0)}, docL0 {Describe(docL0)}, flops {Describe(flops)}");
-        state = new SparsityBudgetState(0, regularizer.QueryWeight, regularizer.DocWeight, regularizer.QueryWeight, regularizer.DocWeight, null, null, null, Settings);
+        state = new SparsityBudgetState(
+            0, regularizer.QueryWeight, regularizer.DocWeight, regularizer.QueryWeight, regularizer.DocWeight, null, null, null, Settings, LawVersion: SparsityBudgetState.CurrentLawVersion);
     }
 
     /// <summary>The regularizer whose weights the budget sets.</summary>
@@ -161,17 +163,29 @@ public sealed class SparsityBudget
     /// <summary>The controller's state, for a checkpoint: restoring it with <see cref="LoadState"/> continues the run bit for bit.</summary>
     public SparsityBudgetState State => state;
 
-    /// <summary>Restores a state read from <see cref="State"/>, and the weights it holds onto the regularizer.</summary>
+    /// <summary>
+    /// Restores a state read from <see cref="State"/>, and the weights it holds for the sides this budget steers onto the
+    /// regularizer, whose owner of those sides the budget then is.
+    /// </summary>
     /// <param name="value">The state to continue from.</param>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The state was saved by a budget with other targets or options (the message names them), or it is not one a budget
-    /// can be in: a negative step, a weight that is not finite and ≥ 0, or a target's controller that does not fit.
+    /// The state was saved by a budget with other targets or options (the message names them) or by another version of the
+    /// control law, or it is not one a budget can be in: a negative step, a weight that is not finite and ≥ 0, a target's
+    /// controller that does not fit, or document fractions outside [0, 1] or without a FLOPS target.
     /// </exception>
+    /// <exception cref="InvalidOperationException">Another budget steers a weight this budget sets.</exception>
     public void LoadState(SparsityBudgetState value)
     {
         ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(value.Settings, nameof(value));
+        if (value.LawVersion != SparsityBudgetState.CurrentLawVersion)
+        {
+            throw new ArgumentException(
+                $"The state was saved by control law version {value.LawVersion}{(value.LawVersion == 0 ? " (a budget from before the law was versioned)" : string.Empty)}, but this budget runs version {SparsityBudgetState.CurrentLawVersion}, whose controllers keep other quantities: it cannot continue that run. Start a new budget from the saved weights (set them on the regularizer before the budget's first update).",
+                nameof(value));
+        }
+
         var differences = Differences(value.Settings, Settings);
         if (differences.Count > 0)
         {
@@ -181,15 +195,16 @@ public sealed class SparsityBudget
         }
 
         if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight) || !IsWeight(value.QueryMultiplier) || !IsWeight(value.DocMultiplier)
-            || !Fits(value.QueryL0, QueryL0, value.Step) || !Fits(value.DocL0, DocL0, value.Step) || !Fits(value.Flops, Flops, value.Step))
+            || !Fits(value.QueryL0, QueryL0, value.Step) || !Fits(value.DocL0, DocL0, value.Step) || !Fits(value.Flops, Flops, value.Step)
+            || (value.PreviousDocFractions is { } fractions && (Flops is null || !Array.TrueForAll(fractions, f => f >= 0 && f <= 1))))
         {
             throw new ArgumentException(
-                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights and multipliers finite and ≥ 0, and a controller only for a stated target, with finite positive levels and an anchor step within the steps.",
+                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights and multipliers finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a pace and an anchor step within their ranges, and document fractions in [0, 1] only for a FLOPS target.",
                 nameof(value));
         }
 
-        Regularizer.QueryWeight = value.QueryWeight;
-        Regularizer.DocWeight = value.DocWeight;
+        Regularizer.Steer(this);
+        Regularizer.SetSteeredWeights(Sides.HasFlag(RegularizationSide.Query) ? value.QueryWeight : Regularizer.QueryWeight, Sides.HasFlag(RegularizationSide.Doc) ? value.DocWeight : Regularizer.DocWeight);
         state = value;
         MeasuredQueryL0 = MeasuredDocL0 = MeasuredFlops = null;
     }
@@ -227,6 +242,7 @@ public sealed class SparsityBudget
     /// <exception cref="ArgumentNullException"><paramref name="output"/> is null.</exception>
     /// <exception cref="ArgumentException">As for <see cref="Measure"/>, or the embeddings hold NaN or infinite entries.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
+    /// <exception cref="InvalidOperationException">Another budget steers a weight this budget sets.</exception>
     public void Update(BiEncoderOutput output)
     {
         using var scope = NewDisposeScope();
@@ -237,6 +253,8 @@ public sealed class SparsityBudget
     /// Moves the targeted weights towards their targets from a whole batch's measurement (summed over its parts, or
     /// all-reduced: every process then sets the same weights). Reads the counts to the host, once. A refused measurement
     /// changes nothing; a side without vectors in this batch (all masked out) leaves its weight and controller as they are.
+    /// A FLOPS target measures this batch's queries against the previous update's documents (its own at the first update),
+    /// which are independent of them: a batch's positives hold their own queries' terms.
     /// </summary>
     /// <param name="total">The measurement of the whole batch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="total"/> is null.</exception>
@@ -245,6 +263,7 @@ public sealed class SparsityBudget
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="total"/> has been disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another budget steers a weight this budget sets.</exception>
     public void Update(SparsityMeasurement total)
     {
         ArgumentNullException.ThrowIfNull(total);
@@ -274,7 +293,12 @@ public sealed class SparsityBudget
         var docVectors = counts[2] > 0;
         var measuredQuery = QueryL0 is not null && queryVectors ? counts[1] / counts[0] : (double?)null;
         var measuredDoc = DocL0 is not null && docVectors ? counts[3] / counts[2] : (double?)null;
-        var measuredFlops = Flops is not null && queryVectors && docVectors ? FlopsFigure(counts, total.VectorLength) : (double?)null;
+        var docFractions = Flops is not null && docVectors ? DocFractions(counts, total.VectorLength) : state.PreviousDocFractions;
+        // A query's terms are in its own positive: measured against this batch's documents the figure is too high, so the
+        // queries meet the previous batch's documents, an independent sample (this batch's own at the first update).
+        var against = state.PreviousDocFractions ?? docFractions;
+        var measuredFlops = Flops is not null && queryVectors && against is not null ? FlopsFigure(counts, against) : (double?)null;
+        Regularizer.Steer(this);
         var step = state.Step + 1;
         // The multipliers start from the regularizer's weights at the first update, so a budget can take over after a schedule.
         var query = new Side(state.Step == 0 ? Regularizer.QueryWeight : state.QueryMultiplier, Regularizer.QueryWeight);
@@ -283,9 +307,9 @@ public sealed class SparsityBudget
         var queryState = Control(state.QueryL0, measuredQuery, QueryL0, RegularizationSide.Query, step, ref query, ref doc);
         var docState = Control(state.DocL0, measuredDoc, DocL0, RegularizationSide.Doc, step, ref query, ref doc);
 
-        Regularizer.QueryWeight = query.Applied;
-        Regularizer.DocWeight = doc.Applied;
-        state = new SparsityBudgetState(step, query.Applied, doc.Applied, query.Multiplier, doc.Multiplier, queryState, docState, flopsState, Settings);
+        Regularizer.SetSteeredWeights(query.Applied, doc.Applied);
+        state = new SparsityBudgetState(
+            step, query.Applied, doc.Applied, query.Multiplier, doc.Multiplier, queryState, docState, flopsState, Settings, docFractions, SparsityBudgetState.CurrentLawVersion);
         MeasuredQueryL0 = measuredQuery;
         MeasuredDocL0 = measuredDoc;
         MeasuredFlops = measuredFlops;
@@ -304,7 +328,7 @@ public sealed class SparsityBudget
         }
 
         var move = SparsityControl.Advance(previous, now, stated, step, WarmupSteps, UpdateRate);
-        var reaction = Math.Exp(SparsityControl.ProportionalGain * move.Error);
+        var reaction = Math.Exp(SparsityControl.ProportionalGain * move.Reaction);
         var setsQuery = sides.HasFlag(RegularizationSide.Query);
         var setsDoc = sides.HasFlag(RegularizationSide.Doc);
         if (setsQuery)
@@ -326,17 +350,33 @@ public sealed class SparsityBudget
 
     private double Bound(double weight) => Math.Clamp(weight, MinWeight, MaxWeight);
 
-    /// <summary>Σⱼ pⱼ(q)·pⱼ(d) from the per-term counts after the vector counts.</summary>
-    private static double FlopsFigure(double[] counts, long length)
+    /// <summary>Σⱼ pⱼ(q)·pⱼ(d) from this batch's per-term query counts and the documents' fractions.</summary>
+    private static double FlopsFigure(double[] counts, double[] docFractions)
     {
         var sum = 0.0;
-        for (var j = 0; j < length; j++)
+        for (var j = 0; j < docFractions.Length; j++)
         {
-            sum += counts[SparsityCounts.Length + j] / counts[0] * (counts[SparsityCounts.Length + length + j] / counts[2]);
+            sum += counts[SparsityCounts.Length + j] / counts[0] * docFractions[j];
         }
 
         return sum;
     }
+
+    /// <summary>pⱼ(d): the fraction of this batch's document vectors in which term j is non-zero.</summary>
+    private static double[] DocFractions(double[] counts, long length)
+    {
+        var fractions = new double[length];
+        for (var j = 0; j < length; j++)
+        {
+            fractions[j] = counts[SparsityCounts.Length + length + j] / counts[2];
+        }
+
+        return fractions;
+    }
+
+    /// <summary>The budget as messages name it: its targets.</summary>
+    /// <returns>For instance <c>SparsityBudget(queryL0 30, docL0 200, flops none)</c>.</returns>
+    public override string ToString() => $"SparsityBudget({targetsKey})";
 
     /// <summary>A target as the messages name it: its shortest round-trip form (.NET's default), or "none".</summary>
     private static string Describe(double? target) => target?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
@@ -366,7 +406,8 @@ public sealed class SparsityBudget
 
     private static bool Fits(SparsityTargetState? target, double? stated, long step) => target is null
         || (stated is not null && IsWeight(target.Start) && IsLevel(target.Reference) && IsLevel(target.Smoothed) && IsLevel(target.Anchor)
-            && target.AnchorStep >= 0 && target.AnchorStep <= step && Enum.IsDefined(target.Status));
+            && target.AnchorStep >= 0 && target.AnchorStep <= step && Enum.IsDefined(target.Status)
+            && target.Pace >= SparsityControl.MinPace && target.Pace <= SparsityControl.MaxPace && double.IsFinite(target.Rise));
 
     private static void CheckTargetFits(double? target, long length, string name)
     {

@@ -15,6 +15,14 @@ namespace LightningIr.Regularization;
 /// <param name="DocL0">The document L0 target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
 /// <param name="Flops">The FLOPS target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
 /// <param name="Settings">The targets and options of the budget that saved the state; <see cref="SparsityBudget.LoadState"/> refuses a state of another budget.</param>
+/// <param name="PreviousDocFractions">
+/// For a FLOPS target, the fraction of the last batch's document vectors in which each term is non-zero: the next update
+/// measures its queries against them. <see langword="null"/> before the first update and for L0 targets.
+/// </param>
+/// <param name="LawVersion">
+/// The version of the control law that saved the state (<see cref="SparsityBudgetState.CurrentLawVersion"/>);
+/// <see cref="SparsityBudget.LoadState"/> refuses a state of another version, whose controllers mean something else.
+/// </param>
 public sealed record SparsityBudgetState(
     long Step,
     double QueryWeight,
@@ -24,7 +32,13 @@ public sealed record SparsityBudgetState(
     SparsityTargetState? QueryL0,
     SparsityTargetState? DocL0,
     SparsityTargetState? Flops,
-    SparsityBudgetSettings Settings);
+    SparsityBudgetSettings Settings,
+    double[]? PreviousDocFractions = null,
+    int LawVersion = 0)
+{
+    /// <summary>The version of the control law this library's budgets run: 2 (an adaptive pace and a bounded windup; version 1, unnumbered, walked 1% per update).</summary>
+    public const int CurrentLawVersion = 2;
+}
 
 /// <summary>One target's controller between updates (see <c>docs/sparsity-budgets.md</c>, "How it moves λ").</summary>
 /// <remarks>No Lightning IR counterpart.</remarks>
@@ -34,8 +48,14 @@ public sealed record SparsityBudgetState(
 /// <param name="Anchor">The smoothed measurement when it last moved by more than 10%, or was within 10% of the target.</param>
 /// <param name="AnchorStep">The update at which <paramref name="Anchor"/> was taken.</param>
 /// <param name="Status">The target's status after the last update.</param>
+/// <param name="Pace">The reference's current pace: its largest change of ln per update.</param>
+/// <param name="Rise">How far ln μ has risen since <paramref name="AnchorStep"/>; it may rise to ln 20.</param>
 public sealed record SparsityTargetState(
-    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status);
+    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status, double Pace = SparsityTargetState.InitialPace, double Rise = 0)
+{
+    /// <summary>The pace a reference starts with: 1% per update.</summary>
+    public const double InitialPace = 0.01;
+}
 
 /// <summary>The targets and options of a <see cref="SparsityBudget"/>, as its state records them.</summary>
 /// <remarks>No Lightning IR counterpart.</remarks>

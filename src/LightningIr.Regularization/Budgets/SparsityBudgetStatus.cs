@@ -11,24 +11,30 @@ public enum SparsityBudgetStatus
     Tracking,
 
     /// <summary>
-    /// The model is sparser than the target with the weight at <see cref="SparsityBudget.MinWeight"/>: the ranking loss
-    /// alone is sparser than the budget, which then costs nothing (the constraint is slack).
+    /// The model is sparser than the target with the weight at <see cref="SparsityBudget.MinWeight"/>, and either started
+    /// sparser than the target or is at no less than half of it: the ranking loss alone is sparser than the budget, which
+    /// then costs nothing (the constraint is slack).
     /// </summary>
     Slack,
 
     /// <summary>The reference the budget steers by is still on its way from the first measurement to the stated target.</summary>
     Warmup,
 
-    /// <summary>The reference has reached the target and the measurement is approaching it, not yet within ±10%.</summary>
+    /// <summary>The reference is within float rounding of the target and the measurement is approaching it, not yet within ±10%.</summary>
     Converging,
 
     /// <summary>
-    /// The measurement has stopped approaching the target while the model is denser than it: the smoothed measurement has
-    /// stayed within 10% of one level for 400 updates while the weight grew, or the weight is at
-    /// <see cref="SparsityBudget.MaxWeight"/>. The weight no longer grows until the measurement moves again.
+    /// The measurement has stopped responding while the model is more than 10% denser than the target: the smoothed
+    /// measurement has stayed within 10% of one level for 200 updates, or the weight has risen 20 times above its value
+    /// there, or it is at <see cref="SparsityBudget.MaxWeight"/>. The weight no longer grows until the measurement moves
+    /// again.
     /// </summary>
     Unreachable,
 
-    /// <summary>The targeted vectors are empty, or nearly so: below a hundredth of the target (and, for L0, below one term per vector).</summary>
+    /// <summary>
+    /// The targeted vectors are empty, or nearly so (for L0, below a tenth of the target or one term per vector; for FLOPS,
+    /// below a hundredth of the target), or the budget drove them from above the target to below half of it and holds
+    /// the weight at <see cref="SparsityBudget.MinWeight"/>: their terms died.
+    /// </summary>
     Collapsed,
 }

@@ -27,20 +27,78 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
         this.docWeight = Guard.CheckWeight(docWeight, nameof(docWeight));
     }
 
-    /// <summary>λq: the factor of the query penalty. Finite and ≥ 0; a refused value leaves the old one.</summary>
+    /// <summary>
+    /// λq: the factor of the query penalty. Finite and ≥ 0; a refused value leaves the old one. Once a
+    /// <see cref="SparsityBudget"/> steers λq, only that budget sets it.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    /// <exception cref="InvalidOperationException">A sparsity budget steers λq.</exception>
     public double QueryWeight
     {
         get => queryWeight;
-        set => queryWeight = Guard.CheckWeight(value, nameof(QueryWeight));
+        set
+        {
+            ThrowIfSteered(RegularizationSide.Query);
+            queryWeight = Guard.CheckWeight(value, nameof(QueryWeight));
+        }
     }
 
-    /// <summary>λd: the factor of the document penalty. Finite and ≥ 0; a refused value leaves the old one.</summary>
+    /// <summary>
+    /// λd: the factor of the document penalty. Finite and ≥ 0; a refused value leaves the old one. Once a
+    /// <see cref="SparsityBudget"/> steers λd, only that budget sets it.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    /// <exception cref="InvalidOperationException">A sparsity budget steers λd.</exception>
     public double DocWeight
     {
         get => docWeight;
-        set => docWeight = Guard.CheckWeight(value, nameof(DocWeight));
+        set
+        {
+            ThrowIfSteered(RegularizationSide.Doc);
+            docWeight = Guard.CheckWeight(value, nameof(DocWeight));
+        }
+    }
+
+    /// <summary>The budget that steers λq, once it has updated it, or <see langword="null"/>.</summary>
+    internal SparsityBudget? QuerySteering { get; private set; }
+
+    /// <summary>The budget that steers λd, once it has updated it, or <see langword="null"/>.</summary>
+    internal SparsityBudget? DocSteering { get; private set; }
+
+    /// <summary>Makes <paramref name="budget"/> the owner of the weights it sets; refuses it a side another budget steers.</summary>
+    internal void Steer(SparsityBudget budget)
+    {
+        foreach (var (side, owner) in new[] { (RegularizationSide.Query, QuerySteering), (RegularizationSide.Doc, DocSteering) })
+        {
+            if (budget.Sides.HasFlag(side) && owner is not null && !ReferenceEquals(owner, budget))
+            {
+                throw new InvalidOperationException(
+                    $"This {GetType().Name}'s {(side == RegularizationSide.Query ? nameof(QueryWeight) : nameof(DocWeight))} is already steered by {owner}; {budget} cannot steer it too. Give each budget its own regularizer, or one budget both targets.");
+            }
+        }
+
+        QuerySteering = budget.Sides.HasFlag(RegularizationSide.Query) ? budget : QuerySteering;
+        DocSteering = budget.Sides.HasFlag(RegularizationSide.Doc) ? budget : DocSteering;
+    }
+
+    /// <summary>Sets the weights as their owning budget: the only writer of the sides it steers.</summary>
+    internal void SetSteeredWeights(double query, double doc)
+    {
+        queryWeight = Guard.CheckWeight(query, nameof(QueryWeight));
+        docWeight = Guard.CheckWeight(doc, nameof(DocWeight));
+    }
+
+    /// <summary>Refuses a write of the weights of <paramref name="sides"/> if a budget steers either, before anything is written.</summary>
+    internal void ThrowIfSteered(RegularizationSide sides)
+    {
+        foreach (var (side, owner, name) in new[] { (RegularizationSide.Query, QuerySteering, nameof(QueryWeight)), (RegularizationSide.Doc, DocSteering, nameof(DocWeight)) })
+        {
+            if (sides.HasFlag(side) && owner is not null)
+            {
+                throw new InvalidOperationException(
+                    $"{name} is steered by {owner}, which owns it since its first update: a schedule or a hand-set value would be overwritten at its next update. Set the targets instead, or stop updating the budget and use a regularizer of your own.");
+            }
+        }
     }
 
     /// <summary>

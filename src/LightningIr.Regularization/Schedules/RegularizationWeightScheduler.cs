@@ -78,6 +78,7 @@ public abstract class RegularizationWeightScheduler
     /// <summary>Sets the scheduled weights of <see cref="Regularizer"/> to their base value times <see cref="ValueAt"/>(<paramref name="step"/>).</summary>
     /// <param name="step">The training step, counting from 1 at the first batch.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">A <see cref="SparsityBudget"/> steers a scheduled weight; nothing is written.</exception>
     public void Step(long step)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
@@ -85,10 +86,12 @@ public abstract class RegularizationWeightScheduler
     }
 
     /// <summary>Puts the base values of the scheduled weights back on <see cref="Regularizer"/>, as Lightning IR does when training ends.</summary>
+    /// <exception cref="InvalidOperationException">A <see cref="SparsityBudget"/> steers a scheduled weight; nothing is written.</exception>
     public void Restore() => Apply(1.0);
 
     private void Apply(double value)
     {
+        Regularizer.ThrowIfSteered(Sides);
         if (Sides.HasFlag(RegularizationSide.Query))
         {
             Regularizer.QueryWeight = BaseQueryWeight * value;

@@ -1,0 +1,154 @@
+namespace LightningIr.Regularization.Tests;
+
+/// <summary>Who sets λ once a budget steers it, how a FLOPS target measures its queries, and which saved states load.</summary>
+public sealed class SparsityBudgetOwnershipTests
+{
+    private const int Length = 100;
+
+    private static BiEncoderOutput Batch(int queryL0, int docL0) =>
+        TestLosses.Output(SparsityBudgetTests.WithNonZeros(queryL0, queryL0), SparsityBudgetTests.WithNonZeros(docL0, docL0));
+
+    [Fact]
+    public void After_its_first_update_a_budget_owns_the_weights_it_steers_and_refuses_other_writers_by_name()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var budget = new SparsityBudget(flops, docL0: 10);
+        flops.DocWeight = 2e-3;  // before the first update the weights are the user's
+        budget.Update(Batch(5, 40));
+        var steered = flops.DocWeight;
+        FluentActions.Invoking(() => flops.DocWeight = 1).Should().Throw<InvalidOperationException>()
+            .WithMessage("DocWeight is steered by SparsityBudget(queryL0 none, docL0 10, flops none), which owns it since its first update*");
+        var schedule = new ConstantSchedulerWithQuadraticWarmup(flops, numWarmupSteps: 10);
+        FluentActions.Invoking(() => schedule.Step(3)).Should().Throw<InvalidOperationException>().WithMessage("DocWeight is steered*");
+        flops.DocWeight.Should().Be(steered, "a refused write changes nothing");
+        flops.QueryWeight.Should().Be(1e-3, "the schedule writes neither weight when one is refused");
+        flops.QueryWeight = 5e-3;
+        flops.QueryWeight.Should().Be(5e-3, "λq has no target: it stays the user's");
+        budget.Update(Batch(5, 40));
+        flops.QueryWeight.Should().Be(5e-3, "the budget leaves a side it does not steer as it finds it");
+    }
+
+    [Fact]
+    public void A_side_steered_by_one_budget_is_refused_to_another_and_disjoint_sides_share_a_regularizer()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var documents = new SparsityBudget(flops, docL0: 10);
+        var queries = new SparsityBudget(flops, queryL0: 3);
+        documents.Update(Batch(5, 40));
+        queries.Update(Batch(5, 40));
+        queries.Update(Batch(5, 40));
+        flops.QueryWeight.Should().NotBe(1e-3, "the query budget steers λq");
+        var both = new SparsityBudget(flops, flops: 1);
+        FluentActions.Invoking(() => both.Update(Batch(5, 40))).Should().Throw<InvalidOperationException>()
+            .WithMessage("This FlopsRegularization's QueryWeight is already steered by SparsityBudget(queryL0 3, docL0 none, flops none); SparsityBudget(queryL0 none, docL0 none, flops 1) cannot steer it too*");
+        both.Step.Should().Be(0);
+        FluentActions.Invoking(() => both.LoadState(queries.State with { Settings = both.State.Settings, QueryL0 = null })).Should().Throw<InvalidOperationException>();
+        var fresh = new FlopsRegularization(1e-3, 1e-3);
+        var loaded = new SparsityBudget(fresh, docL0: 10);
+        loaded.LoadState(documents.State);
+        FluentActions.Invoking(() => fresh.DocWeight = 1).Should().Throw<InvalidOperationException>("loading a state takes the side over too");
+        fresh.QueryWeight = 1;
+        fresh.QueryWeight.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_flops_target_measures_this_batchs_queries_against_the_previous_batchs_documents()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), flops: 1);
+        var first = Batch(5, 40);
+        var second = Batch(30, 10);
+        budget.Update(first);
+        budget.MeasuredFlops.Should().BeApproximately(SparsityMetrics.Flops(first.QueryEmbeddings!.Embeddings, first.DocEmbeddings!.Embeddings), 1e-12, "the first update has no earlier documents");
+        budget.State.PreviousDocFractions.Should().HaveCount(Length);
+        budget.State.PreviousDocFractions![39].Should().Be(1);
+        budget.State.PreviousDocFractions[40].Should().Be(0);
+        budget.Update(second);
+        budget.MeasuredFlops.Should().BeApproximately(SparsityMetrics.Flops(second.QueryEmbeddings!.Embeddings, first.DocEmbeddings!.Embeddings), 1e-12);
+        budget.MeasuredFlops.Should().NotBeApproximately(SparsityMetrics.Flops(second.QueryEmbeddings!.Embeddings, second.DocEmbeddings!.Embeddings), 1);
+        var l0 = new SparsityBudget(new FlopsRegularization(), docL0: 10);
+        l0.Update(first);
+        l0.State.PreviousDocFractions.Should().BeNull("only a FLOPS target keeps them");
+    }
+
+    [Fact]
+    public void The_plain_update_measures_queries_that_share_their_positives_terms_without_the_bias()
+    {
+        using var scope = NewDisposeScope();
+        // Each document holds 20 random terms of 200, and its query 5 of them: against its own positive, every query term
+        // matches one document of the batch for sure, and the figure is about twice the cost an index would see.
+        const int terms = 200;
+        const int batch = 8;
+        var random = new Random(5);
+        (Tensor Queries, Tensor Docs) Draw()
+        {
+            var queries = zeros(batch, terms);
+            var docs = zeros(batch, terms);
+            for (var i = 0; i < batch; i++)
+            {
+                var chosen = Enumerable.Range(0, terms).OrderBy(_ => random.Next()).Take(20).ToArray();
+                foreach (var j in chosen)
+                {
+                    docs[i, j] = 1;
+                }
+
+                foreach (var j in chosen.Take(5))
+                {
+                    queries[i, j] = 1;
+                }
+            }
+
+            return (queries, docs);
+        }
+
+        var budget = new SparsityBudget(new FlopsRegularization(), flops: 1);
+        var (measured, own, independent) = (new List<double>(), new List<double>(), new List<double>());
+        for (var step = 0; step < 200; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            var (queries, docs) = Draw();
+            var (_, unrelated) = Draw();
+            budget.Update(TestLosses.Output(queries, docs));
+            own.Add(SparsityMetrics.Flops(queries, docs));
+            independent.Add(SparsityMetrics.Flops(queries, unrelated));
+            measured.Add(budget.MeasuredFlops!.Value);
+        }
+
+        own.Average().Should().BeGreaterThan(1.8 * independent.Average(), "the bias the budget must avoid");
+        measured.Skip(1).Average().Should().BeApproximately(independent.Average(), 0.05 * independent.Average());
+    }
+
+    [Fact]
+    public void A_state_of_another_control_law_or_with_document_fractions_it_cannot_use_is_refused()
+    {
+        using var scope = NewDisposeScope();
+        var l0 = new SparsityBudget(new FlopsRegularization(), docL0: 10);
+        l0.Update(Batch(5, 40));
+        l0.State.LawVersion.Should().Be(SparsityBudgetState.CurrentLawVersion);
+        FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 0 })).Should().Throw<ArgumentException>()
+            .WithMessage("The state was saved by control law version 0 (a budget from before the law was versioned), but this budget runs version 2*");
+        FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 3 })).Should().Throw<ArgumentException>()
+            .WithMessage("The state was saved by control law version 3, but*");
+        FluentActions.Invoking(() => l0.LoadState(l0.State with { PreviousDocFractions = new double[Length] })).Should().Throw<ArgumentException>()
+            .WithMessage("*document fractions in [0, 1] only for a FLOPS target*");
+        var flops = new SparsityBudget(new FlopsRegularization(), flops: 1);
+        flops.Update(Batch(5, 40));
+        foreach (var bad in new[] { -0.1, 1.1, double.NaN })
+        {
+            var fractions = (double[])flops.State.PreviousDocFractions!.Clone();
+            fractions[3] = bad;
+            FluentActions.Invoking(() => flops.LoadState(flops.State with { PreviousDocFractions = fractions })).Should().Throw<ArgumentException>();
+        }
+
+        flops.LoadState(flops.State with { PreviousDocFractions = null });
+        flops.Update(Batch(5, 40));
+        flops.Step.Should().Be(2, "a state without fractions measures the queries against their own batch once");
+        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.2 } })).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.001 } })).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = double.NaN } })).Should().Throw<ArgumentException>();
+        flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.08 } });
+        flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.01 } });
+    }
+}
