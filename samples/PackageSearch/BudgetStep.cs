@@ -6,7 +6,7 @@ namespace PackageSearch;
 /// <param name="QueryTarget">The query level the budget steered to.</param>
 /// <param name="DocL0">The batch positives' document L0 (mean terms per document).</param>
 /// <param name="DocTarget">The document level the budget steered to.</param>
-/// <param name="Flops">The batch's FLOPS figure: its queries against the previous batch's positives, Σⱼ pⱼ(q)·pⱼ(d).</param>
+/// <param name="Flops">The batch's FLOPS figure: its queries against the previous batch's positives (its own at the first step), Σⱼ pⱼ(q)·pⱼ(d).</param>
 /// <param name="FlopsTarget">The FLOPS level the budget steered to.</param>
 /// <param name="QueryWeight">λq after the update.</param>
 /// <param name="DocWeight">λd after the update.</param>

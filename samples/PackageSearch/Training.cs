@@ -51,7 +51,6 @@ public static class Training
         var budget = plan.DocL0Budget is double docL0 ? new SparsityBudget(flops, settings.QueryL0, docL0)
             : plan.FlopsBudget is double cost ? new SparsityBudget(flops, flops: cost)
             : null;
-        Tensor? previousPositives = null;
         var schedule = plan.Budgeted ? null : new ConstantSchedulerWithQuadraticWarmup(flops, warmup);
         var objective = budget is null ? new TrainingObjective("ContrastiveLoss").Add(flops) : new TrainingObjective("ContrastiveLoss").Add(budget);
         // The per-term factors and BM25's k1 and b learn at the full rate; the embeddings and context layers, which every
@@ -82,20 +81,10 @@ public static class Training
                 var docs = encoder.EncodeDocuments(documentBatch);
                 var output = new BiEncoderOutput(QueryEmbeddings: new(queries.unsqueeze(1)), DocEmbeddings: new(docs.unsqueeze(1)));
                 // The budget measures the positives alone: BM25's hard negatives are longer than the collection's average
-                // document, and the budget is for the index, which holds the collection. A query's terms are in its own
-                // positive, so for FLOPS this batch's positives would inflate the figure by about one match per query term
-                // over the batch size: a FLOPS budget measures the queries against the previous batch's positives, an
-                // independent sample of the collection (no update at the first step).
+                // document, and the budget is for the index, which holds the collection. (A FLOPS budget measures these
+                // queries against the previous batch's documents by itself.)
                 var positives = docs.narrow(0, 0, targets.Length);
-                var measured = plan.FlopsBudget is null ? positives : previousPositives;
-                var measuring = measured is null ? null : budget;
-                measuring?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(measured!.unsqueeze(1))));
-
-                if (plan.FlopsBudget is not null)
-                {
-                    previousPositives?.Dispose();
-                    previousPositives = positives.detach().clone().DetachFromDisposeScope();
-                }
+                budget?.Update(new BiEncoderOutput(QueryEmbeddings: output.QueryEmbeddings, DocEmbeddings: new(positives.unsqueeze(1))));
 
                 // Only the queries' own terms score, so the dot products need those columns alone.
                 var columns = queryBatch.Terms.unique().Item1;
@@ -106,19 +95,19 @@ public static class Training
                 optimizers.ForEach(o => o.zero_grad());
                 result.Loss.backward();
                 optimizers.ForEach(o => o.step());
-                if (measuring is not null)
+                if (budget is not null)
                 {
                     trace.Add(new BudgetStep(
                         step,
-                        measuring.MeasuredQueryL0 ?? 0,
-                        measuring.CurrentQueryL0Target ?? 0,
-                        measuring.MeasuredDocL0 ?? 0,
-                        measuring.CurrentDocL0Target ?? 0,
-                        measuring.MeasuredFlops ?? 0,
-                        measuring.CurrentFlopsTarget ?? 0,
+                        budget.MeasuredQueryL0 ?? 0,
+                        budget.CurrentQueryL0Target ?? 0,
+                        budget.MeasuredDocL0 ?? 0,
+                        budget.CurrentDocL0Target ?? 0,
+                        budget.MeasuredFlops ?? 0,
+                        budget.CurrentFlopsTarget ?? 0,
                         flops.QueryWeight,
                         flops.DocWeight,
-                        measuring.Status));
+                        budget.Status));
                 }
 
                 onStep(step);
@@ -127,7 +116,6 @@ public static class Training
         finally
         {
             flops.DocTermWeights?.Dispose();
-            previousPositives?.Dispose();
             optimizers.ForEach(o => o.Dispose());
         }
 
