@@ -121,6 +121,41 @@ public sealed class SparsityBudgetOwnershipTests
     }
 
     [Fact]
+    public void A_flops_budgets_checkpoint_carries_the_document_fractions_and_continues_bit_for_bit()
+    {
+        using var scope = NewDisposeScope();
+        var batches = new[] { 60, 45, 30, 22, 17, 25 }.Select(l0 => Batch(l0 / 3, l0)).ToArray();
+        var uninterrupted = new FlopsRegularization(1e-3, 1e-3);
+        var reference = new SparsityBudget(uninterrupted, flops: 2);
+        foreach (var batch in batches)
+        {
+            reference.Update(batch);
+        }
+
+        var before = new SparsityBudget(new FlopsRegularization(1e-3, 1e-3), flops: 2);
+        foreach (var batch in batches[..3])
+        {
+            before.Update(batch);
+        }
+
+        var saved = System.Text.Json.JsonSerializer.Serialize(before.State);
+        var resumed = new FlopsRegularization(5, 5);
+        var after = new SparsityBudget(resumed, flops: 2);
+        after.LoadState(System.Text.Json.JsonSerializer.Deserialize<SparsityBudgetState>(saved)!);
+        after.State.PreviousDocFractions.Should().Equal(before.State.PreviousDocFractions);
+        foreach (var batch in batches[3..])
+        {
+            after.Update(batch);
+        }
+
+        after.MeasuredFlops.Should().Be(reference.MeasuredFlops);
+        after.State.Flops.Should().Be(reference.State.Flops);
+        after.State.PreviousDocFractions.Should().Equal(reference.State.PreviousDocFractions);
+        resumed.QueryWeight.Should().Be(uninterrupted.QueryWeight);
+        resumed.DocWeight.Should().Be(uninterrupted.DocWeight);
+    }
+
+    [Fact]
     public void A_state_of_another_control_law_or_with_document_fractions_it_cannot_use_is_refused()
     {
         using var scope = NewDisposeScope();
