@@ -106,6 +106,17 @@ public sealed class SparsityControlTests
     }
 
     [Fact]
+    public void A_model_sparser_than_its_target_is_never_stalled_and_may_gain_weight_behind_an_explicit_schedule()
+    {
+        // Target 100 over a 1,000-update warmup from 10: at update 300 the schedule asks for 10^1.3 ≈ 20; the model holds
+        // 25, still since update 1. Above the schedule it lags (e > 0), below the target it is not stalled.
+        var move = SparsityControl.Advance(State(reference: 20, smoothed: 25, anchor: 25, anchorStep: 1, start: 10), 25, 100, 300, 1000, Rate);
+        var error = Math.Log(25 / Math.Pow(10, 1.3));
+        move.LogChange.Should().BeApproximately(Rate * error, 1e-9);
+        move.Reaction.Should().BeApproximately(error, 1e-9);
+    }
+
+    [Fact]
     public void The_integrator_rises_at_most_twenty_times_above_its_value_at_the_anchor_and_falls_freely()
     {
         var limit = Math.Log(SparsityControl.WindupLimit);

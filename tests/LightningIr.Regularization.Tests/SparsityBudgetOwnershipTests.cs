@@ -54,6 +54,53 @@ public sealed class SparsityBudgetOwnershipTests
     }
 
     [Fact]
+    public void A_query_budget_owns_lambda_q_alone_and_loading_a_state_sets_only_the_steered_sides()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var queries = new SparsityBudget(flops, queryL0: 3);
+        queries.Update(Batch(5, 40));
+        FluentActions.Invoking(() => flops.QueryWeight = 1).Should().Throw<InvalidOperationException>().WithMessage("QueryWeight is steered by SparsityBudget(queryL0 3, docL0 none, flops none)*");
+        flops.DocWeight = 4e-3;
+        flops.DocWeight.Should().Be(4e-3, "λd has no target");
+        var second = new SparsityBudget(flops, queryL0: 4);
+        FluentActions.Invoking(() => second.Update(Batch(5, 40))).Should().Throw<InvalidOperationException>()
+            .WithMessage("This FlopsRegularization's QueryWeight is already steered by SparsityBudget(queryL0 3, *");
+        var documents = new SparsityBudget(flops, docL0: 10);
+        documents.Update(Batch(5, 40));
+        var third = new SparsityBudget(flops, docL0: 12);
+        FluentActions.Invoking(() => third.Update(Batch(5, 40))).Should().Throw<InvalidOperationException>()
+            .WithMessage("This FlopsRegularization's DocWeight is already steered by SparsityBudget(queryL0 none, docL0 10, *");
+
+        var fresh = new FlopsRegularization(1e-3, 2e-3);
+        var loaded = new SparsityBudget(fresh, queryL0: 3);
+        loaded.LoadState(queries.State with { QueryWeight = 0.5, DocWeight = 7 });
+        fresh.QueryWeight.Should().Be(0.5);
+        fresh.DocWeight.Should().Be(2e-3, "the state's λd is not this budget's to set");
+        var docFresh = new FlopsRegularization(3e-3, 2e-3);
+        var docLoaded = new SparsityBudget(docFresh, docL0: 10);
+        docLoaded.LoadState(documents.State with { QueryWeight = 7, DocWeight = 0.25 });
+        docFresh.QueryWeight.Should().Be(3e-3);
+        docFresh.DocWeight.Should().Be(0.25);
+    }
+
+    [Fact]
+    public void A_flops_target_with_every_query_masked_out_measures_nothing_and_keeps_its_controller()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3) { UseScoringMask = true };
+        var budget = new SparsityBudget(flops, flops: 1);
+        budget.Update(Batch(5, 40));
+        budget.Update(Batch(5, 40));
+        var before = budget.State;
+        budget.Update(TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5), SparsityBudgetTests.WithNonZeros(30, 30), queryMask: zeros(2, ScalarType.Bool)));
+        budget.MeasuredFlops.Should().BeNull();
+        budget.State.Flops.Should().Be(before.Flops);
+        budget.State.QueryMultiplier.Should().Be(before.QueryMultiplier);
+        budget.State.PreviousDocFractions![29].Should().Be(1, "the documents were measured, for the next queries");
+    }
+
+    [Fact]
     public void A_flops_target_measures_this_batchs_queries_against_the_previous_batchs_documents()
     {
         using var scope = NewDisposeScope();

@@ -96,6 +96,7 @@ internal static class SparsityControl
 
         // μ rises at most WindupLimit times above its value at the anchor; it may fall any distance.
         change = Math.Min(change, Math.Log(WindupLimit) - rise);
+        // Stryker disable once Equality : a reference exactly 1e-9 (in ln) from the goal is a set of measure zero.
         var state = new SparsityTargetState(
             start,
             Math.Abs(reference - goal) <= LevelTolerance ? target : Math.Exp(reference),
@@ -115,6 +116,7 @@ internal static class SparsityControl
     /// Whether a target denser than it should be has stopped responding: its smoothed measurement has stayed near one level
     /// for <see cref="Patience"/> updates, or μ has risen <see cref="WindupLimit"/> times above its value there.
     /// </summary>
+    // Stryker disable once Equality : boundaries of continuous levels (10% above the target, the windup limit less 1e-9), met only on a set of measure zero.
     internal static bool Stalled(double smoothed, double target, long step, long anchorStep, double rise)
         => Math.Log(smoothed / target) > Tolerance && (step - anchorStep >= Patience || rise >= Math.Log(WindupLimit) - LevelTolerance);
 
@@ -123,17 +125,20 @@ internal static class SparsityControl
     {
         var collapse = isL0 ? Math.Min(1, target / 10) : target / 100;
         var ratio = state.Smoothed / target;
+        // Stryker disable once Equality : a reference exactly 1e-9 (in ln) from the target is a set of measure zero.
         var referenceAtTarget = Math.Abs(Math.Log(state.Reference / target)) <= LevelTolerance;
         // Driven from above the target to below it, and held there with no penalty left: the penalty killed terms, which do
         // not come back. A model that started sparser than the target is sparse by itself (Slack).
         // Stryker disable once Equality : boundaries of continuous levels, met only on a set of measure zero.
         var driven = Math.Log(ratio) < -Tolerance && atMinWeight && Math.Log(state.Start / target) > Tolerance;
+        // Stryker disable Equality : ratio = 1 is Tracking, decided before the Slack and Unreachable rules read it.
         return state.Smoothed < collapse || driven ? SparsityBudgetStatus.Collapsed
             : Math.Abs(Math.Log(ratio)) <= Tolerance ? SparsityBudgetStatus.Tracking
             : ratio < 1 && atMinWeight ? SparsityBudgetStatus.Slack
             : ratio > 1 && (atMaxWeight || Stalled(state.Smoothed, target, step, state.AnchorStep, state.Rise)) ? SparsityBudgetStatus.Unreachable
             : referenceAtTarget ? SparsityBudgetStatus.Converging
             : SparsityBudgetStatus.Warmup;
+        // Stryker restore Equality
     }
 
     /// <summary>The explicit warmup's target at <paramref name="step"/>: geometric from the first measurement to the stated value.</summary>
