@@ -131,14 +131,22 @@ internal static class SparsityControl
         // not come back. A model that started sparser than the target is sparse by itself (Slack).
         // Stryker disable once Equality : boundaries of continuous levels, met only on a set of measure zero.
         var driven = Math.Log(ratio) < -Tolerance && atMinWeight && Math.Log(state.Start / target) > Tolerance;
-        // Stryker disable Equality : ratio = 1 is Tracking, decided before the Slack and Unreachable rules read it.
-        return state.Smoothed < collapse || driven ? SparsityBudgetStatus.Collapsed
-            : Math.Abs(Math.Log(ratio)) <= Tolerance ? SparsityBudgetStatus.Tracking
-            : ratio < 1 && atMinWeight ? SparsityBudgetStatus.Slack
-            : ratio > 1 && (atMaxWeight || Stalled(state.Smoothed, target, step, state.AnchorStep, state.Rise)) ? SparsityBudgetStatus.Unreachable
+        if (state.Smoothed < collapse || driven)
+        {
+            return SparsityBudgetStatus.Collapsed;
+        }
+
+        if (Math.Abs(Math.Log(ratio)) <= Tolerance)
+        {
+            return SparsityBudgetStatus.Tracking;
+        }
+
+        // Stryker disable once Equality : ratio = 1 is Tracking, returned above.
+        var denser = ratio > 1;
+        return !denser && atMinWeight ? SparsityBudgetStatus.Slack
+            : denser && (atMaxWeight || Stalled(state.Smoothed, target, step, state.AnchorStep, state.Rise)) ? SparsityBudgetStatus.Unreachable
             : referenceAtTarget ? SparsityBudgetStatus.Converging
             : SparsityBudgetStatus.Warmup;
-        // Stryker restore Equality
     }
 
     /// <summary>The explicit warmup's target at <paramref name="step"/>: geometric from the first measurement to the stated value.</summary>

@@ -68,12 +68,12 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// <summary>Makes <paramref name="budget"/> the owner of the weights it sets; refuses it a side another budget steers.</summary>
     internal void Steer(SparsityBudget budget)
     {
-        foreach (var (side, owner) in new[] { (RegularizationSide.Query, QuerySteering), (RegularizationSide.Doc, DocSteering) })
+        foreach (var side in EachSide)
         {
-            if (budget.Sides.HasFlag(side) && owner is not null && !ReferenceEquals(owner, budget))
+            if (budget.Sides.HasFlag(side) && Owner(side) is { } owner && !ReferenceEquals(owner, budget))
             {
                 throw new InvalidOperationException(
-                    $"This {GetType().Name}'s {(side == RegularizationSide.Query ? nameof(QueryWeight) : nameof(DocWeight))} is already steered by {owner}; {budget} cannot steer it too. Give each budget its own regularizer, or one budget both targets.");
+                    $"This {GetType().Name}'s {WeightName(side)} is already steered by {owner}; {budget} cannot steer it too. Give each budget its own regularizer, or one budget both targets.");
             }
         }
 
@@ -91,15 +91,21 @@ public abstract class RegularizationLossFunction : EmbeddingLossFunction
     /// <summary>Refuses a write of the weights of <paramref name="sides"/> if a budget steers either, before anything is written.</summary>
     internal void ThrowIfSteered(RegularizationSide sides)
     {
-        foreach (var (side, owner, name) in new[] { (RegularizationSide.Query, QuerySteering, nameof(QueryWeight)), (RegularizationSide.Doc, DocSteering, nameof(DocWeight)) })
+        foreach (var side in EachSide)
         {
-            if (sides.HasFlag(side) && owner is not null)
+            if (sides.HasFlag(side) && Owner(side) is { } owner)
             {
                 throw new InvalidOperationException(
-                    $"{name} is steered by {owner}, which owns it since its first update: a schedule or a hand-set value would be overwritten at its next update. Set the targets instead, or stop updating the budget and use a regularizer of your own.");
+                    $"{WeightName(side)} is steered by {owner}, which owns it since its first update: a schedule or a hand-set value would be overwritten at its next update. Set the targets instead, or stop updating the budget and use a regularizer of your own.");
             }
         }
     }
+
+    private static readonly RegularizationSide[] EachSide = [RegularizationSide.Query, RegularizationSide.Doc];
+
+    private SparsityBudget? Owner(RegularizationSide side) => side == RegularizationSide.Query ? QuerySteering : DocSteering;
+
+    private static string WeightName(RegularizationSide side) => side == RegularizationSide.Query ? nameof(QueryWeight) : nameof(DocWeight);
 
     /// <summary>
     /// When <see langword="true"/>, padding vectors marked <see langword="false"/> in
