@@ -11,9 +11,9 @@ public enum SparsityBudgetStatus
     Tracking,
 
     /// <summary>
-    /// The model is sparser than the target with the weight at <see cref="SparsityBudget.MinWeight"/>, and either started
-    /// sparser than the target or is at no less than half of it: the ranking loss alone is sparser than the budget, which
-    /// then costs nothing (the constraint is slack).
+    /// The model is more than 10% sparser than the target with the weight at <see cref="SparsityBudget.MinWeight"/>, and did
+    /// not start more than 10% denser than the target: the ranking loss alone is sparser than the budget, which then costs
+    /// nothing (the constraint is slack).
     /// </summary>
     Slack,
 
@@ -33,8 +33,8 @@ public enum SparsityBudgetStatus
 
     /// <summary>
     /// The targeted vectors are empty, or nearly so (for L0, below a tenth of the target or one term per vector; for FLOPS,
-    /// below a hundredth of the target), or the budget drove them from above the target to below half of it and holds
-    /// the weight at <see cref="SparsityBudget.MinWeight"/>: their terms died.
+    /// below a hundredth of the target), or the budget drove them from more than 10% above the target to more than 10% below
+    /// it and holds the weight at <see cref="SparsityBudget.MinWeight"/>: their terms died.
     /// </summary>
     Collapsed,
 }
