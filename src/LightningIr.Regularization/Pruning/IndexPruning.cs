@@ -379,26 +379,44 @@ public static class IndexPruning
         /// <summary>Each entry's digit for this pass, <see cref="Bins"/> for a non-finite entry, <see cref="Bins"/> + 1 for an entry not selected.</summary>
         public Tensor Index(Tensor impacts)
         {
+            // Explicit scalars, disposed after the calls: an implicitly converted one can be finalized by the collector
+            // while the native call still reads it (TorchSharp 0.107 does not keep it alive), which corrupted a fill
+            // value under the allocation pressure of a whole-collection pass.
+            using var scale = Math.ScaleB(1, MantissaBits + 1).ToScalar();
+            using var implicitBit = Scalar(1L << MantissaBits);
+            using var zero = Scalar(0);
             var (fraction, exponents64) = impacts.frexp();
-            var bits = fraction.mul(Math.ScaleB(1, MantissaBits + 1)).to(ScalarType.Int64).sub(1L << MantissaBits);
+            var bits = fraction.mul(scale).to(ScalarType.Int64).sub(implicitBit);
             var entryExponent = exponents64.to(ScalarType.Int64);
             var finite = impacts.isfinite();
-            var selected = impacts.gt(0).logical_and(finite);
+            var selected = impacts.gt(zero).logical_and(finite);
             Tensor digit;
             if (!exponentKnown)
             {
-                digit = entryExponent.sub(minExponent).mul(1L << width).add(bits.floor_divide(1L << (MantissaBits - width)));
+                using var offset = Scalar(minExponent);
+                using var binsPerExponent = Scalar(1L << width);
+                using var dropped = Scalar(1L << (MantissaBits - width));
+                digit = entryExponent.sub(offset).mul(binsPerExponent).add(bits.floor_divide(dropped));
             }
             else
             {
+                using var known = Scalar(exponent);
+                using var prefixUnit = Scalar(1L << (MantissaBits - consumed));
                 // Stryker disable once Bitwise : the mantissa is non-negative, where both shifts agree.
+                using var prefix = Scalar(mantissa >> (MantissaBits - consumed));
+                using var digitUnit = Scalar(1L << (MantissaBits - consumed - width));
+                using var digitBins = Scalar(1L << width);
                 selected = selected
-                    .logical_and(entryExponent.eq(exponent))
-                    .logical_and(bits.floor_divide(1L << (MantissaBits - consumed)).eq(mantissa >> (MantissaBits - consumed)));
-                digit = bits.floor_divide(1L << (MantissaBits - consumed - width)).remainder(1L << width);
+                    .logical_and(entryExponent.eq(known))
+                    .logical_and(bits.floor_divide(prefixUnit).eq(prefix));
+                digit = bits.floor_divide(digitUnit).remainder(digitBins);
             }
 
-            return digit.masked_fill(selected.logical_not(), Bins + 1).masked_fill(finite.logical_not(), Bins);
+            using var notSelectedBin = Scalar(Bins + 1L);
+            using var nonFiniteBin = Scalar(Bins);
+            return digit.masked_fill(selected.logical_not(), notSelectedBin).masked_fill(finite.logical_not(), nonFiniteBin);
         }
+
+        private static Scalar Scalar(long value) => value.ToScalar();
     }
 }
