@@ -68,7 +68,7 @@ public static class Evaluation
             var alone = search[s].Order().ToArray();
             return new SettingResult(
                 setting.Name,
-                setting.Keyword,
+                setting.Kind,
                 reciprocal.Average(),
                 ranks.Average(r => r >= 0 ? 1.0 : 0),
                 (double)postings.Postings / setting.Index.DocumentCount,
@@ -81,20 +81,47 @@ public static class Evaluation
                 Quantile(e2e, 0.95),
                 served[s].Average(setting.Index.PostingsVisited),
                 setting.TrainingSeconds,
-                reciprocal);
+                reciprocal) { PrunedFrom = setting.PrunedFrom };
         }).ToList();
 
         var baseline = results.Single(r => r.Setting == bm25);
         var best = BestKeyword(results);
-        return results.Select(r => r.Keyword ? r : r with
+        var untrained = results.FirstOrDefault(r => r.Kind == SettingKind.Start);
+        PairedDifference Versus(SettingResult r, SettingResult other) => PairedBootstrap.Interval(r.ReciprocalRanks, other.ReciprocalRanks, Resamples, seed);
+        return results.Select(r =>
         {
-            VersusBm25 = PairedBootstrap.Interval(r.ReciprocalRanks, baseline.ReciprocalRanks, Resamples, seed),
-            VersusBestKeyword = PairedBootstrap.Interval(r.ReciprocalRanks, best.ReciprocalRanks, Resamples, seed),
+            if (r.IsKeyword)
+            {
+                return r;
+            }
+
+            var matched = r.Kind == SettingKind.Trained ? MatchedPruned(results, r) : null;
+            return r with
+            {
+                VersusBm25 = Versus(r, baseline),
+                VersusBestKeyword = Versus(r, best),
+                MatchedPruned = matched?.Setting,
+                VersusMatchedPruned = matched is null ? null : Versus(r, matched),
+                VersusStart = r.Kind == SettingKind.Trained && untrained is not null ? Versus(r, untrained) : null,
+            };
         }).ToList();
     }
 
+    /// <summary>How far, as a fraction of a trained row's postings, a pruned row's may be to count as the same size.</summary>
+    public const double MatchedSize = 0.02;
+
+    /// <summary>The best pruned row (by MRR@10) within <see cref="MatchedSize"/> of the row's postings, or none.</summary>
+    public static SettingResult? MatchedPruned(IReadOnlyList<SettingResult> results, SettingResult row)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(row);
+        return results
+            .Where(r => r.Kind == SettingKind.Pruned && Math.Abs(r.Postings.Postings - row.Postings.Postings) <= MatchedSize * row.Postings.Postings)
+            .MaxBy(r => r.Mrr10);
+    }
+
     /// <summary>The run's best keyword baseline by MRR@10.</summary>
-    public static SettingResult BestKeyword(IReadOnlyList<SettingResult> results) => results.Where(r => r.Keyword).MaxBy(r => r.Mrr10)!;
+    public static SettingResult BestKeyword(IReadOnlyList<SettingResult> results) => results.Where(r => r.IsKeyword).MaxBy(r => r.Mrr10)!;
 
     /// <summary>The nearest-rank quantile of sorted values.</summary>
     public static double Quantile(double[] sorted, double p)

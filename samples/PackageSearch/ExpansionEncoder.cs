@@ -5,22 +5,24 @@ using static TorchSharp.torch;
 namespace PackageSearch;
 
 /// <summary>
-/// A learned sparse encoder that starts as BM25. A document's vector holds, for each of its own terms, a BM25 weight with
-/// learned saturation and length normalisation (k1 and b, from Lucene's 1.2 and 0.75) times a learned factor
-/// relu(1 + uₜ + contextₜ(d)); and, for each expansion candidate (a word of the vocabulary with the Porter stem of one of
-/// its terms), that term's weight times relu(gₛ), a learned per-word expansion factor that starts at 0. A query's vector
+/// A learned sparse encoder that starts as BM25 and may expand a document into any term of the vocabulary. A
+/// document's vector is the sum of a lexical part and an expansion head. The lexical part holds, for each of its own
+/// terms, a BM25 weight with learned saturation and length normalisation (k1 and b, from Lucene's 1.2 and 0.75) times a
+/// learned factor relu(1 + uₜ + contextₜ(d)). The expansion head gives every term j of the vocabulary the weight
+/// relu(h(d) · oⱼ + cⱼ): h(d) is the frequency-weighted mean of the document's terms' input embeddings, oⱼ an output
+/// embedding and cⱼ a bias, a rank-<c>hiddenSize</c> map from the document's terms to all V terms. A query's vector
 /// holds each of its terms' frequency times relu(1 + vₜ), a table of one weight per term (or, with contextual queries,
-/// relu(1 + vₜ + contextₜ(q))). ctx is a tanh layer over the text's mean term
-/// embedding and contextₜ a bilinear form of the term's embedding and ctx. Untrained, every factor is 1 and every
-/// expansion 0, so the dot product is BM25's score; training learns term reweighting, pruning (a factor at 0) and
-/// expansion into morphological variants.
+/// relu(1 + vₜ + contextₜ(q))). ctx is a tanh layer over the text's mean term embedding and contextₜ a bilinear form of
+/// the term's embedding and ctx. Untrained, every factor is 1 and every output embedding and bias 0, so the dot product
+/// is BM25's score and nothing is expanded; trained without a regularizer, the head puts weight on thousands of terms
+/// per document.
 /// </summary>
 /// <remarks>
-/// SPLADE also starts from a model that predicts a text's own tokens and learns expansion on top; the factors are
-/// per-term and contextual as in DeepImpact and uniCOIL (Mallia et al., SIGIR 2021; Lin and Ma, 2021). Expansion is
-/// restricted to morphological variants because a dense expansion head over all V terms cost 0.4 s per step on this
-/// machine, and its gains did not show. Queries are not expanded: a query's cost in an inverted index is its terms'
-/// posting lists.
+/// The expansion head has SPLADE's shape (Formal et al., SIGIR 2021): a map from the document's contents to every term
+/// of the vocabulary through a low-rank output layer over term embeddings, relu-gated, which only a sparsity
+/// regularizer makes sparse. The lexical factors are per-term and contextual as in DeepImpact and uniCOIL (Mallia et
+/// al., SIGIR 2021; Lin and Ma, 2021). Queries are not expanded (inference-free, as in Geng et al., 2024): a query's
+/// cost in an inverted index is its terms' posting lists, and serving it needs no model.
 /// </remarks>
 public sealed class ExpansionEncoder : nn.Module
 {
@@ -32,13 +34,15 @@ public sealed class ExpansionEncoder : nn.Module
     private readonly Parameter queryFactor;
     private readonly Parameter documentBilinear;
     private readonly Parameter queryBilinear;
-    private readonly Parameter expansion;
+    private readonly Parameter expansionInput;
+    private readonly Parameter expansionOutput;
+    private readonly Parameter expansionBias;
     private readonly Parameter saturation;
     private readonly Parameter lengthNormalisation;
 
     /// <summary>Creates the untrained encoder (BM25).</summary>
     /// <param name="vocabularySize">The vector length.</param>
-    /// <param name="hiddenSize">The width of the term embeddings and context layers.</param>
+    /// <param name="hiddenSize">The width of the term embeddings, the context layers and the expansion head's rank.</param>
     /// <param name="contextualQueries">
     /// Whether a query term's factor depends on the query's context. Without (the default), it is relu(1 + vₜ): a table
     /// of one weight per term, so that serving a query needs no model, only a lookup (as inference-free sparse retrievers
@@ -55,17 +59,24 @@ public sealed class ExpansionEncoder : nn.Module
         queryFactor = new Parameter(zeros(vocabularySize));
         documentBilinear = new Parameter(zeros(hiddenSize, hiddenSize));
         queryBilinear = new Parameter(zeros(hiddenSize, hiddenSize));
-        expansion = new Parameter(zeros(vocabularySize));
+        // Input embeddings start as a random projection of the document's bag of terms (unit variance per coordinate);
+        // output embeddings and biases at 0, so that the untrained head expands nothing.
+        expansionInput = new Parameter(randn(vocabularySize, hiddenSize));
+        expansionOutput = new Parameter(zeros(vocabularySize, hiddenSize));
+        expansionBias = new Parameter(zeros(vocabularySize));
         saturation = new Parameter(tensor(KnownItemCorpus.K1));
         lengthNormalisation = new Parameter(tensor(KnownItemCorpus.B));
         RegisterComponents();
     }
 
-    /// <summary>The per-term factors uₜ, vₜ and gₛ and BM25's k1 and b.</summary>
-    public IEnumerable<Parameter> FactorParameters => [documentFactor, queryFactor, expansion, saturation, lengthNormalisation];
+    /// <summary>The per-term factors uₜ and vₜ and BM25's k1 and b.</summary>
+    public IEnumerable<Parameter> FactorParameters => [documentFactor, queryFactor, saturation, lengthNormalisation];
 
-    /// <summary>The embeddings, context layers and bilinear forms.</summary>
-    public IEnumerable<Parameter> ContextParameters => parameters().Except(FactorParameters);
+    /// <summary>The expansion head: the input and output term embeddings and the per-term biases.</summary>
+    public IEnumerable<Parameter> ExpansionParameters => [expansionInput, expansionOutput, expansionBias];
+
+    /// <summary>The context embeddings, context layers and bilinear forms.</summary>
+    public IEnumerable<Parameter> ContextParameters => parameters().Except(FactorParameters).Except(ExpansionParameters);
 
     /// <summary>Whether query factors depend on the query's context; otherwise <see cref="QueryWeights"/> serves queries.</summary>
     public bool ContextualQueries { get; }
@@ -84,8 +95,22 @@ public sealed class ExpansionEncoder : nn.Module
     /// <summary>BM25's learned saturation k1 and length normalisation b.</summary>
     public (double K1, double B) Bm25Parameters => (saturation.item<float>(), lengthNormalisation.item<float>());
 
-    /// <summary>Documents to dense vectors [rows, vocabulary].</summary>
+    /// <summary>Documents to dense vectors [rows, vocabulary]: <see cref="EncodeDocumentParts"/> summed.</summary>
     public Tensor EncodeDocuments(TextBatch batch)
+    {
+        var (lexical, expansion) = EncodeDocumentParts(batch);
+        using (lexical)
+        using (expansion)
+        {
+            return lexical.add(expansion);
+        }
+    }
+
+    /// <summary>
+    /// Documents' two parts, each dense [rows, vocabulary]: the lexical part (BM25 times the factors, on the document's
+    /// own terms) and the expansion head's output (every term).
+    /// </summary>
+    public (Tensor Lexical, Tensor Expansion) EncodeDocumentParts(TextBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
@@ -95,12 +120,12 @@ public sealed class ExpansionEncoder : nn.Module
         var bm25 = batch.Idf.mul(batch.Frequencies).mul(k1.add(1))
             .div(batch.Frequencies.add(k1.mul(b.mul(batch.LengthRatio).add(b.neg().add(1)))));
         var lexical = bm25.mul(Factor(context, batch, documentFactor, documentBilinear));
-        var expanded = lexical.index_select(0, batch.ExpansionSources).mul(Relu(expansion.index_select(0, batch.ExpansionTerms)));
         var rows = batch.RowIndex.mul(vocabularySize).add(batch.Terms);
-        var expansionRows = batch.ExpansionRows.mul(vocabularySize).add(batch.ExpansionTerms);
-        return zeros(batch.Rows * (long)vocabularySize, device: lexical.device)
-            .scatter(0, cat([rows, expansionRows]), cat([lexical, expanded]))
-            .view(batch.Rows, vocabularySize).MoveToOuterDisposeScope();
+        var own = zeros(batch.Rows * (long)vocabularySize, device: lexical.device).scatter(0, rows, lexical).view(batch.Rows, vocabularySize);
+        var inputs = expansionInput.index_select(0, batch.Terms).mul(batch.Frequencies.unsqueeze(1));
+        var mean = zeros(batch.Rows, inputs.shape[1], device: inputs.device).index_add(0, batch.RowIndex, inputs, 1).div(Counts(batch).unsqueeze(1));
+        var expansion = Relu(torch.addmm(expansionBias, mean, expansionOutput.T, 1, 1));
+        return (own.MoveToOuterDisposeScope(), expansion.MoveToOuterDisposeScope());
     }
 
     /// <summary>Queries to dense vectors [rows, vocabulary] holding only their own terms.</summary>
@@ -122,9 +147,12 @@ public sealed class ExpansionEncoder : nn.Module
     {
         var terms = embedding.call(batch.Terms);                                                     // [entries, hidden]
         var sums = zeros(batch.Rows, terms.shape[1], device: terms.device).index_add(0, batch.RowIndex, terms.mul(batch.Frequencies.unsqueeze(1)), 1);
-        var counts = zeros(batch.Rows, device: terms.device).index_add(0, batch.RowIndex, batch.Frequencies, 1).clamp_min(1);
-        return (terms, nn.functional.tanh(layer.call(sums.div(counts.unsqueeze(1)))));
+        return (terms, nn.functional.tanh(layer.call(sums.div(Counts(batch).unsqueeze(1)))));
     }
+
+    /// <summary>Each row's number of tokens (at least 1).</summary>
+    private static Tensor Counts(TextBatch batch) =>
+        zeros(batch.Rows, device: batch.Frequencies.device).index_add(0, batch.RowIndex, batch.Frequencies, 1).clamp_min(1);
 
     /// <summary>relu(1 + uₜ + eₜ · A · ctx(row)) for every entry.</summary>
     private static Tensor Factor((Tensor Terms, Tensor Context) read, TextBatch batch, Tensor perTerm, Tensor bilinear)
@@ -135,7 +163,7 @@ public sealed class ExpansionEncoder : nn.Module
 
     /// <summary>
     /// relu(z) forward with a straight-through gradient (Bengio et al., 2013): z + detach(relu(z) − z) has relu's value
-    /// and the identity's gradient, so a factor at 0 (an expansion that is not there yet, a pruned term) still learns
+    /// and the identity's gradient, so a factor or an expansion at 0 (a term pruned, or not there yet) still learns
     /// whether it should be there.
     /// </summary>
     private static Tensor Relu(Tensor z) => z.add(nn.functional.relu(z.detach()).sub_(z.detach()));

@@ -1,6 +1,3 @@
-using Lucene.Net.Analysis.Core;
-using Lucene.Net.Analysis.En;
-using Lucene.Net.Analysis.TokenAttributes;
 using static TorchSharp.torch;
 
 namespace PackageSearch;
@@ -28,9 +25,7 @@ public sealed class KnownItemCorpus
 
     private readonly TermBag[] documentBags;
     private readonly TermBag[] queryBags;
-    private readonly float[][] bm25;
     private readonly double[] idf;
-    private readonly (int Term, int Source)[][] siblings;
     private readonly Dictionary<string, int> termIndex;
     private readonly Lucene.Net.Analysis.Analyzer? analyzer;
 
@@ -87,11 +82,6 @@ public sealed class KnownItemCorpus
         DocumentFrequencies = Vocabulary.Select(t => frequency[t]).ToArray();
         AverageLength = documentBags.Average(b => (double)b.Length);
         idf = DocumentFrequencies.Select(df => Math.Log(1 + ((Documents.Count - df + 0.5) / (df + 0.5)))).ToArray();
-        bm25 = documentBags.Select(Bm25Weights).ToArray();
-        var stems = Vocabulary.Select(Stem).ToArray();
-        var families = Enumerable.Range(0, Vocabulary.Length).GroupBy(i => stems[i], StringComparer.Ordinal).Where(g => g.Count() > 1)
-            .SelectMany(g => g.Select(i => (Term: i, Family: g.ToArray()))).ToDictionary(p => p.Term, p => p.Family);
-        siblings = documentBags.Select((b, d) => Siblings(b, bm25[d], families)).ToArray();
     }
 
     /// <summary>The collection: every cleaned package (up to the cap), in the seeded order.</summary>
@@ -127,6 +117,9 @@ public sealed class KnownItemCorpus
     /// <summary>The mean number of distinct terms per document and per query.</summary>
     public (double Document, double Query) MeanTerms => (documentBags.Average(b => b.Terms.Length), queryBags.Average(b => b.Terms.Length));
 
+    /// <summary>The most distinct terms any document holds.</summary>
+    public int LongestDocument => documentBags.Max(b => b.Terms.Length);
+
     /// <summary>A document's bag of terms.</summary>
     public TermBag Document(int document) => documentBags[document];
 
@@ -134,10 +127,10 @@ public sealed class KnownItemCorpus
     public TermBag Query(int document) => queryBags[document];
 
     /// <summary>
-    /// BM25's weight of each of a document's terms, as Lucene's <c>BM25Similarity</c> defines it with exact lengths:
-    /// idf · tf · (k1 + 1) / (tf + k1 · (1 − b + b · length / avgdl)), idf = ln(1 + (N − df + 0.5) / (df + 0.5)).
+    /// Each term's idf as Lucene's <c>BM25Similarity</c> defines it, ln(1 + (N − df + 0.5) / (df + 0.5)): the one input of
+    /// BM25 the encoder takes from the collection (it computes the rest, <see cref="ExpansionEncoder"/>).
     /// </summary>
-    public float[] Bm25(int document) => bm25[document];
+    public IReadOnlyList<double> Idf => idf;
 
     /// <summary>Draws distinct training targets for one batch.</summary>
     public int[] TrainingBatch(int size, Random random)
@@ -153,22 +146,12 @@ public sealed class KnownItemCorpus
         return [.. targets];
     }
 
-    /// <summary>The mean number of expansion candidates (morphological siblings) per document.</summary>
-    public double MeanSiblings => siblings.Average(s => s.Length);
-
-    /// <summary>
-    /// A document's expansion candidates: the vocabulary's other words with the Porter stem of one of its terms (and not in
-    /// the document), each with the index of the document term it comes from (the one with the largest BM25 weight).
-    /// </summary>
-    public IReadOnlyList<(int Term, int Source)> Siblings(int document) => siblings[document];
-
-    /// <summary>Documents as a sparse batch: their terms with BM25's inputs (tf, idf, length over avgdl) and their expansion candidates.</summary>
+    /// <summary>Documents as a sparse batch: their terms with BM25's inputs (tf, idf, length over avgdl).</summary>
     public TextBatch DocumentBatch(IReadOnlyList<int> documents, Device device)
         => TextBatch.Create(
             documents.Select(d => documentBags[d]).ToList(),
             idf,
             documents.Select(d => (float)(documentBags[d].Length / AverageLength)).ToList(),
-            documents.Select(d => siblings[d]).ToList(),
             device);
 
     /// <summary>The synopses of the given documents as a sparse batch (their terms and frequencies; queries are not expanded).</summary>
@@ -176,57 +159,10 @@ public sealed class KnownItemCorpus
 
     /// <summary>Query bags as a sparse batch.</summary>
     public TextBatch QueryBatch(IReadOnlyList<TermBag> bags, Device device)
-        => TextBatch.Create(bags, idf, bags.Select(_ => 1f).ToList(), bags.Select(_ => Array.Empty<(int, int)>()).ToList(), device);
+        => TextBatch.Create(bags, idf, bags.Select(_ => 1f).ToList(), device);
 
     /// <summary>A text as a query bag, analyzed as the documents are: what serving a query from its text does.</summary>
     public TermBag QueryBag(string text) => Bag(KeywordIndex.Analyze(text, analyzer), termIndex);
-
-    /// <summary>A word's Porter stem, as Lucene's <c>PorterStemFilter</c> gives it.</summary>
-    public static string Stem(string word)
-    {
-        using var stream = new PorterStemFilter(new KeywordTokenizer(new StringReader(word)));
-        var term = stream.AddAttribute<ICharTermAttribute>();
-        stream.Reset();
-        var stem = stream.IncrementToken() ? term.ToString() : word;
-        stream.End();
-        return stem;
-    }
-
-    private static (int Term, int Source)[] Siblings(TermBag bag, float[] weights, Dictionary<int, int[]> families)
-    {
-        var own = new HashSet<int>(bag.Terms);
-        var best = new Dictionary<int, int>();
-        for (var i = 0; i < bag.Terms.Length; i++)
-        {
-            if (!families.TryGetValue(bag.Terms[i], out var family))
-            {
-                continue;
-            }
-
-            foreach (var sibling in family)
-            {
-                if (!own.Contains(sibling) && (!best.TryGetValue(sibling, out var source) || weights[i] > weights[source]))
-                {
-                    best[sibling] = i;
-                }
-            }
-        }
-
-        return [.. best.OrderBy(p => p.Key).Select(p => (p.Key, p.Value))];
-    }
-
-    private float[] Bm25Weights(TermBag bag)
-    {
-        var norm = K1 * (1 - B + (B * bag.Length / AverageLength));
-        var weights = new float[bag.Terms.Length];
-        for (var i = 0; i < weights.Length; i++)
-        {
-            var tf = bag.Frequencies[i];
-            weights[i] = (float)(idf[bag.Terms[i]] * tf * (K1 + 1) / (tf + norm));
-        }
-
-        return weights;
-    }
 
     private static TermBag Bag(List<string> terms, Dictionary<string, int> index)
     {
@@ -242,3 +178,15 @@ public sealed class KnownItemCorpus
         return new TermBag([.. counts.Keys], [.. counts.Values], terms.Count);
     }
 }
+
+/// <summary>A text as a bag of vocabulary terms: term ids ascending, each with its frequency in the text.</summary>
+public sealed record TermBag(int[] Terms, float[] Frequencies, int Length);
+
+/// <summary>The sizes and seed from which a <see cref="KnownItemCorpus"/> is built.</summary>
+/// <param name="Seed">The seed of the splits and of the index order.</param>
+/// <param name="EvaluationQueries">Held-out queries.</param>
+/// <param name="ValidationQueries">Validation queries, carved from the training packages.</param>
+/// <param name="FrequencySample">Documents from which DF-FLOPS estimates document frequencies.</param>
+/// <param name="MaxDocuments">At most this many documents, or all.</param>
+/// <param name="Stemming">Whether the learned models' terms are Porter stems (Lucene's English analyzer) rather than the standard analyzer's words.</param>
+public sealed record CorpusSettings(int Seed, int EvaluationQueries, int ValidationQueries, int FrequencySample, int? MaxDocuments, bool Stemming = false);

@@ -41,7 +41,7 @@ public sealed class LearnedQueries : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var batch = corpus.QueryBatch([bag], device);
-        return Training.ToSparse(encoder.EncodeQueries(batch))[0];
+        return CollectionEncoding.ToSparse(encoder.EncodeQueries(batch))[0];
     }
 
     /// <summary>The Lucene query of a text: <see cref="Encode"/>, then the impact index's quantized disjunction.</summary>

@@ -108,3 +108,6 @@ public static partial class PackageDescriptions
     [GeneratedRegex(@"\s+")]
     private static partial Regex Spaces();
 }
+
+/// <summary>One Debian package's English description: the one-line synopsis and the long description.</summary>
+public sealed record PackageDescription(string Package, string Synopsis, string Description);

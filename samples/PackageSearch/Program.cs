@@ -8,10 +8,8 @@ using static TorchSharp.torch;
 namespace PackageSearch;
 
 /// <summary>
-/// Trains a learned sparse retriever that starts as BM25 on Debian's package descriptions: with λ = 0, with FLOPS and
-/// DF-FLOPS at fixed λ, and under document budgets on both sides of BM25's size. Serves each as a Lucene.NET impact
-/// index next to three keyword baselines (BM25, tuned BM25, stemmed BM25) in one process, and reports quality with
-/// paired intervals against size and end-to-end latency.
+/// The command line of the package search: parses and validates the options, builds the plans and hands them to
+/// <see cref="Experiment.Run"/>.
 /// </summary>
 public static class Program
 {
@@ -19,14 +17,15 @@ public static class Program
     {
         var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes): 8,000 documents, 500 queries, 300 steps." };
         var corpusFiles = new Option<string[]>("--corpus-file") { Description = "Description list(s) in apt's Translation-en format, plain or .lz4; default: the lists apt has fetched.", AllowMultipleArgumentsPerToken = true };
-        var steps = new Option<int?>("--steps") { Description = "Training steps per model (default 1,500; --quick 300)." };
+        var steps = new Option<int?>("--steps") { Description = "Training steps per model (default 1,200; --quick 300)." };
         var batchSize = new Option<int>("--batch-size") { Description = "Queries per step; each brings its document and its BM25 hard negatives (--negatives), and every document of the batch is a negative for the other queries.", DefaultValueFactory = _ => 48 };
         var evaluationQueries = new Option<int?>("--queries") { Description = "Held-out queries (default 1,000; --quick 500)." };
         var maxDocuments = new Option<int?>("--max-documents") { Description = "Use at most this many documents after cleaning (default all; --quick 8,000)." };
         var hardNegatives = new Option<int>("--negatives") { Description = "BM25 hard negatives per query in each batch (default 3).", DefaultValueFactory = _ => 3 };
         var queryL0 = new Option<double?>("--query-l0") { Description = "A query budget for the document-budget models (mean terms per query); default none: the queries are their own words, and pruning them costs more quality than their posting lists cost time." };
-        var docL0 = new Option<double[]>("--doc-l0") { Description = "Document budgets (mean terms per document), one budgeted DF-FLOPS model each; default 20 25 30, below the unregularized model's density.", AllowMultipleArgumentsPerToken = true };
-        var costs = new Option<double[]>("--cost") { Description = "FLOPS budgets as multiples of BM25's cost (the postings it visits per training query), one budgeted DF-FLOPS model each; default 1.1 1.25.", AllowMultipleArgumentsPerToken = true };
+        var docL0 = new Option<double[]>("--doc-l0") { Description = "Document budgets (mean terms per document), one budgeted DF-FLOPS model each; default 33 40 (before quantization): about BM25's postings per document and a little above, far below the unregularized model's thousands.", AllowMultipleArgumentsPerToken = true };
+        var costs = new Option<double[]>("--cost") { Description = "FLOPS budgets as multiples of BM25's cost (the postings it visits per training query), one budgeted DF-FLOPS model each; default 1 1.25.", AllowMultipleArgumentsPerToken = true };
+        var ownTerms = new Option<bool>("--penalize-own-terms") { Description = "The document penalty acts on the whole document vector, the documents' own terms included, instead of on the expansion head's output alone (budgets measure whole documents either way)." };
         var contextual = new Option<bool>("--contextual-queries") { Description = "Query term factors that depend on the query (a model call per query) instead of one weight per term (a table lookup)." };
         var terms = new Option<string>("--terms") { Description = "The learned models' terms: stems (Lucene's English analyzer with Porter stemming, the strongest keyword row's terms) or words (the standard analyzer's, plain BM25's).", DefaultValueFactory = _ => "stems" };
         var rounds = new Option<int>("--rounds") { Description = "Timed search rounds after the warm-up round; each query visits the settings in a new seeded order every round.", DefaultValueFactory = _ => 3 };
@@ -76,9 +75,9 @@ public static class Program
             }
         });
 
-        var root = new RootCommand("Debian package search in Lucene.NET: a learned sparse retriever that starts at BM25, trained with FLOPS and DF-FLOPS at fixed λ and under sparsity budgets, against BM25 (LightningIr.Regularization sample).")
+        var root = new RootCommand("Debian package search in Lucene.NET: a learned sparse retriever that starts at BM25 and expands into the whole vocabulary, trained with FLOPS and DF-FLOPS at fixed λ and under sparsity budgets, against BM25 and against the unregularized model pruned to the same size (LightningIr.Regularization sample).")
         {
-            quick, corpusFiles, steps, batchSize, hardNegatives, evaluationQueries, maxDocuments, queryL0, docL0, costs, queryWeight, docWeight, frequencyEvery, frequencyScale, alpha, beta, scale, learningRate, contextual, terms, models, validate, rounds, seed, output, threads,
+            quick, corpusFiles, steps, batchSize, hardNegatives, evaluationQueries, maxDocuments, queryL0, docL0, costs, queryWeight, docWeight, frequencyEvery, frequencyScale, alpha, beta, scale, learningRate, ownTerms, contextual, terms, models, validate, rounds, seed, output, threads,
         };
         root.SetAction(parsed =>
         {
@@ -92,7 +91,7 @@ public static class Program
                 parsed.GetValue(terms) == "stems");
             var training = new TrainingSettings
             {
-                Steps = parsed.GetValue(steps) ?? (isQuick ? 300 : 1500),
+                Steps = parsed.GetValue(steps) ?? (isQuick ? 300 : 1200),
                 BatchSize = parsed.GetValue(batchSize),
                 HardNegatives = parsed.GetValue(hardNegatives),
                 LearningRate = parsed.GetValue(learningRate),
@@ -105,10 +104,11 @@ public static class Program
                 Seed = parsed.GetValue(seed),
                 QueryL0 = parsed.GetValue(queryL0),
                 ContextualQueries = parsed.GetValue(contextual),
+                PenalizeOwnTerms = parsed.GetValue(ownTerms),
             };
-            var plans = Plans(
-                parsed.GetValue(docL0) is { Length: > 0 } budgets ? budgets : DefaultDocBudgets,
-                parsed.GetValue(costs) is { Length: > 0 } multiples ? multiples : DefaultCosts);
+            var plans = ModelPlan.Plans(
+                parsed.GetValue(docL0) is { Length: > 0 } budgets ? budgets : ModelPlan.DefaultDocBudgets,
+                parsed.GetValue(costs) is { Length: > 0 } multiples ? multiples : ModelPlan.DefaultCosts);
             var numbers = parsed.GetValue(models) ?? [];
             var chosen = new List<ModelPlan>();
             foreach (var number in numbers)
@@ -116,7 +116,7 @@ public static class Program
                 var n = int.Parse(number, CultureInfo.InvariantCulture);
                 if (n > plans.Count)
                 {
-                    return Refuse($"--models: there are {plans.Count} models in this run (1 to {plans.Count}), not {n}.");
+                    return Experiment.Refuse($"--models: there are {plans.Count} models in this run (1 to {plans.Count}), not {n}.");
                 }
 
                 chosen.Add(plans[n - 1]);
@@ -125,15 +125,15 @@ public static class Program
             chosen = chosen.Count > 0 ? chosen.Distinct().ToList() : [.. plans];
             if ((parsed.GetResult(queryL0) is { Implicit: false } || parsed.GetResult(docL0) is { Implicit: false }) && !chosen.Any(p => p.DocL0Budget is not null))
             {
-                return Refuse("--query-l0 and --doc-l0 set L0 budgets, but the chosen --models train no model with a document budget.");
+                return Experiment.Refuse("--query-l0 and --doc-l0 set L0 budgets, but the chosen --models train no model with a document budget.");
             }
 
             if (parsed.GetResult(costs) is { Implicit: false } && !chosen.Any(p => p.CostOfBm25 is not null))
             {
-                return Refuse("--cost sets FLOPS budgets, but the chosen --models train no model with a FLOPS budget.");
+                return Experiment.Refuse("--cost sets FLOPS budgets, but the chosen --models train no model with a FLOPS budget.");
             }
 
-            return Run(parsed.GetValue(corpusFiles) ?? [], corpus, training, chosen, parsed.GetValue(scale), parsed.GetValue(validate), parsed.GetValue(rounds), parsed.GetValue(output)!, parsed.GetValue(threads));
+            return Experiment.Run(parsed.GetValue(corpusFiles) ?? [], corpus, training, chosen, parsed.GetValue(scale), parsed.GetValue(validate), parsed.GetValue(rounds), parsed.GetValue(output)!, parsed.GetValue(threads));
         });
         return root.Parse(args).Invoke();
     }
@@ -146,243 +146,5 @@ public static class Program
         {
             result.AddError(message);
         }
-    }
-
-    /// <summary>
-    /// The document budgets of the default run, below the trained model's own density (about BM25's terms per document:
-    /// the learned models expand little beyond their stems), where a budget binds; a budget above it would be slack.
-    /// </summary>
-    public static IReadOnlyList<double> DefaultDocBudgets { get; } = [20, 25, 30];
-
-    /// <summary>
-    /// The FLOPS budgets of the default run, as multiples of BM25's cost on the collection (the postings it visits per
-    /// training query): the budget is measured before quantization, which serves about a fifth less, so 1.25 serves
-    /// about BM25's cost (chosen on the validation queries).
-    /// </summary>
-    public static IReadOnlyList<double> DefaultCosts { get; } = [1.1, 1.25];
-
-    /// <summary>
-    /// The models a run trains, in the order of the report: the start, λ = 0, fixed λ, then one budget per document
-    /// target and one per cost (a FLOPS budget as a multiple of BM25's cost).
-    /// </summary>
-    public static IReadOnlyList<ModelPlan> Plans(IReadOnlyList<double> docBudgets, IReadOnlyList<double> costs)
-    {
-        ArgumentNullException.ThrowIfNull(docBudgets);
-        ArgumentNullException.ThrowIfNull(costs);
-        return
-        [
-            new("BM25 start (untrained)", Regularization.Untrained),
-            new("trained, λ = 0", Regularization.Unregularized),
-            new("FLOPS, fixed λ", Regularization.Flops),
-            new("DF-FLOPS, fixed λ", Regularization.DfFlops),
-            .. docBudgets.Select(d => new ModelPlan(string.Create(CultureInfo.InvariantCulture, $"DF-FLOPS, budget {d:G4}"), Regularization.DfFlops, d)),
-            .. costs.Select(c => new ModelPlan(string.Create(CultureInfo.InvariantCulture, $"DF-FLOPS, {c:G4}× BM25's cost"), Regularization.DfFlops, CostOfBm25: c)),
-        ];
-    }
-
-    private static string Listed(IEnumerable<double?> values) =>
-        values.OfType<double>().Select(v => v.ToString("G4", CultureInfo.InvariantCulture)).DefaultIfEmpty("none").Aggregate((a, b) => a + ", " + b);
-
-    private static int Refuse(string message)
-    {
-        AnsiConsole.MarkupLine($"[red]{Markup.Escape(message)}[/]");
-        return 2;
-    }
-
-    /// <summary>
-    /// glibc maps every allocation above its mmap threshold (at most 32 MB) fresh, and a fresh mapping page-faults on
-    /// first touch; this sample's [batch, V] tensors are tens of MB (50 MB with three hard negatives), allocated and freed
-    /// every step. Turning mmap off for malloc and keeping freed memory serves them from the heap (benchmarks/README.md
-    /// measures the same for the losses): λ = 0's 1,500 steps with three hard negatives took 129 s with the threshold at
-    /// 32 MB and 37 s with mmap off.
-    /// </summary>
-    private static void KeepLargeBlocksOnTheHeap()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            try
-            {
-                _ = NativeMethods.mallopt(NativeMethods.MmapMax, 0);
-                _ = NativeMethods.mallopt(NativeMethods.TrimThreshold, 1 << 30);
-            }
-            catch (EntryPointNotFoundException)
-            {
-                // Not glibc (musl): nothing to tune.
-            }
-        }
-    }
-
-    private static int Run(
-        string[] corpusFiles, CorpusSettings corpusSettings, TrainingSettings training, IReadOnlyList<ModelPlan> plans, float scale, bool validate, int rounds, string output, int threads)
-    {
-        set_num_threads(threads);
-        KeepLargeBlocksOnTheHeap();
-        // An unregularized model's query can have thousands of terms; Lucene refuses more than 1,024 clauses by default.
-        Lucene.Net.Search.BooleanQuery.MaxClauseCount = 100_000;
-        var files = corpusFiles.Length > 0 ? corpusFiles : PackageDescriptions.AptFiles();
-        if (files.Count == 0)
-        {
-            AnsiConsole.MarkupLine($"[red]No package description lists found in {PackageDescriptions.AptListsFolder}.[/] Fetch them with");
-            AnsiConsole.MarkupLine($"  [bold]{Markup.Escape(PackageDescriptions.FetchCommand)}[/]");
-            AnsiConsole.MarkupLine("or pass a file in that format with --corpus-file.");
-            return 2;
-        }
-
-        Directory.CreateDirectory(output);
-        if (Console.IsOutputRedirected)
-        {
-            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 230); // the table's columns, in a log file
-        }
-
-        var clock = Stopwatch.StartNew();
-        List<PackageDescription> packages;
-        try
-        {
-            packages = files.SelectMany(PackageDescriptions.Read).ToList();
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
-        {
-            return Refuse($"Could not read the description lists ({string.Join(", ", files)}): {e.Message} Pass apt's Translation-en files, plain or .lz4.");
-        }
-
-        var cleaned = PackageDescriptions.Clean(packages, minimumWords: 20);
-        KnownItemCorpus corpus;
-        try
-        {
-            corpus = new KnownItemCorpus(cleaned, corpusSettings);
-        }
-        catch (InvalidOperationException e)
-        {
-            return Refuse($"{e.Message} Read {packages.Count:N0} packages from {string.Join(", ", files)}, {cleaned.Count:N0} usable; is it apt's Translation-en format (Package:, Description-en: and indented lines)?");
-        }
-
-        if (training.BatchSize > corpus.TrainingTargets.Length)
-        {
-            return Refuse($"--batch-size {training.BatchSize} is more than the {corpus.TrainingTargets.Length:N0} training pairs of this corpus: a batch holds distinct queries. Lower --batch-size or raise --max-documents.");
-        }
-
-        var (docTerms, queryTerms) = corpus.MeanTerms;
-        var targets = validate ? corpus.ValidationTargets : corpus.EvaluationTargets;
-        var texts = targets.Select(t => corpus.Documents[t].Synopsis).ToArray();
-        AnsiConsole.MarkupLine(
-            $"[bold]Debian package descriptions[/]: {packages.Count:N0} read from {files.Count} list(s), {cleaned.Count:N0} after removing near-duplicates and short ones; " +
-            $"{corpus.Documents.Count:N0} documents, {corpus.EvaluationTargets.Length:N0} held-out and {corpus.ValidationTargets.Length:N0} validation queries, {corpus.TrainingTargets.Length:N0} training pairs. " +
-            $"Vocabulary V = {corpus.VocabularySize:N0}: every term {(corpusSettings.Stemming ? "Lucene's English analyzer (Porter stems)" : "Lucene's standard analyzer")} finds in the documents and training queries (mean {docTerms:F1} distinct terms per document, {queryTerms:F1} per query), nothing truncated.");
-        AnsiConsole.MarkupLine(
-            $"Models: {plans.Count(p => p.Regularization != Regularization.Untrained)} trainings of {training.Steps} steps × {training.BatchSize} queries (plus the untrained start); fixed λq = {training.QueryWeight:G3}, λd = {training.DocWeight:G3} " +
-            $"after a quadratic warmup over {training.WarmupRatio:P0}; document budgets of {Listed(plans.Select(p => p.DocL0Budget))} terms and FLOPS budgets of {Listed(plans.Select(p => p.CostOfBm25))} × BM25's cost" +
-            (training.QueryL0 is double q ? $" and a query budget of {q:G3} terms" : ", no query budget") + $", with the library's defaults; {(training.ContextualQueries ? "contextual queries" : "queries served from a per-term weight table")}. " +
-            $"Reporting on the {(validate ? "validation" : "held-out")} queries.");
-
-        var device = CPU;
-        var settings = new List<SearchSetting>();
-        var traces = new List<(string Name, List<BudgetStep> Trace)>();
-        try
-        {
-            var miningSeconds = 0.0;
-            AnsiConsole.Progress()
-                .AutoClear(false)
-                .HideCompleted(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(context =>
-                {
-                    // Three keyword baselines: Lucene's BM25, BM25 with Anserini's MS MARCO parameters, and BM25 over Porter stems.
-                    SearchIndex? bm25 = null;
-                    foreach (var (name, k1, b, analyzer) in new (string, float, float, Lucene.Net.Analysis.Analyzer?)[]
-                    {
-                        (Bm25Name, KnownItemCorpus.K1, KnownItemCorpus.B, null),
-                        ("BM25, k1 0.9 b 0.4", 0.9f, 0.4f, null),
-                        ("BM25, Porter stemming", KnownItemCorpus.K1, KnownItemCorpus.B, KeywordIndex.StemmingAnalyzer),
-                    })
-                    {
-                        var task = context.AddTask($"{name}: indexing", maxValue: corpus.Documents.Count);
-                        var index = KeywordIndex.Bm25(corpus.Documents, corpus.IndexOrder, d => task.Value = d, k1, b, analyzer);
-                        bm25 ??= index;
-                        settings.Add(new SearchSetting(name, Keyword: true, index, text => KeywordIndex.Bm25Query(text, analyzer), EncoderDocL0: null, TrainingSeconds: 0));
-                    }
-
-                    var miningTask = context.AddTask("BM25: mining hard negatives", maxValue: corpus.TrainingTargets.Length);
-                    var miningClock = Stopwatch.StartNew();
-                    var negatives = HardNegatives.Mine(bm25!, corpus, depth: 20, q => miningTask.Value = q);
-                    miningSeconds = miningClock.Elapsed.TotalSeconds;
-                    // BM25's cost: the postings its disjunction visits per training query, as a fraction of the documents.
-                    var bm25Cost = corpus.TrainingTargets.Average(t => (double)bm25!.PostingsVisited(KeywordIndex.Bm25Query(corpus.Documents[t].Synopsis))) / corpus.Documents.Count;
-                    var resolved = plans.Select(p => p.Resolve(bm25Cost)).ToList();
-                    if (resolved.Any(p => p.CostOfBm25 is not null))
-                    {
-                        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"BM25's cost on the training queries: {bm25Cost:F3} of the documents per query; FLOPS budgets {string.Join(", ", resolved.Where(p => p.CostOfBm25 is not null).Select(p => $"{p.CostOfBm25:G4}× = {p.FlopsBudget:F3}"))}."));
-                    }
-
-                    foreach (var plan in resolved)
-                    {
-                        var trace = new List<BudgetStep>();
-                        settings.Add(TrainAndIndex(context, corpus, negatives, training, plan, scale, device, trace));
-                        if (plan.Budgeted)
-                        {
-                            traces.Add((plan.Name, trace));
-                        }
-                    }
-                });
-            AnsiConsole.MarkupLine($"Mined {corpus.TrainingTargets.Length:N0} training queries' BM25 top 20 in {miningSeconds:F1} s.");
-
-            // Searching and serving on one thread, as Lucene searches.
-            set_num_threads(1);
-            var results = new List<SettingResult>();
-            AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                .Start(context =>
-                {
-                    var task = context.AddTask($"searching (a warm-up round, then {rounds} timed rounds in rotating order)", maxValue: (rounds + 1) * texts.Length);
-                    results = Evaluation.Run(settings, texts, targets, rounds, corpusSettings.Seed, Bm25Name, q => task.Value = q);
-                });
-
-            AnsiConsole.Write(Report.Table(results, validate ? "validation queries" : "held-out queries"));
-            var written = new[]
-            {
-                Report.WriteCsv(output, results),
-                Report.WriteFrontierChart(output, results, [
-                    plans.Where(p => p.DocL0Budget is not null).Select(p => p.Name).ToList(),
-                    plans.Where(p => p.CostOfBm25 is not null).Select(p => p.Name).ToList()]),
-                Report.WriteFrequencyChart(output, results.Where(r => r.Setting != Bm25Name).ToList(), topTerms: 200),
-                Report.WriteBudgetChart(output, traces),
-            };
-            AnsiConsole.MarkupLine("Wrote " + string.Join(", ", written.Select(w => $"[link]{Markup.Escape(Path.GetFullPath(w))}[/]")) + $" in {clock.Elapsed.TotalMinutes:F1} minutes.");
-            return 0;
-        }
-        finally
-        {
-            foreach (var setting in settings)
-            {
-                setting.Dispose();
-            }
-        }
-    }
-
-    /// <summary>The name of the BM25 row, the baseline of every comparison.</summary>
-    public const string Bm25Name = "BM25";
-
-    private static SearchSetting TrainAndIndex(
-        ProgressContext context, KnownItemCorpus corpus, HardNegatives negatives, TrainingSettings training, ModelPlan plan, float scale, Device device, List<BudgetStep> trace)
-    {
-        var trainTask = context.AddTask($"{Markup.Escape(plan.Name)}: training", maxValue: plan.Regularization == Regularization.Untrained ? 1 : training.Steps);
-        var clock = Stopwatch.StartNew();
-        var encoder = Training.Train(corpus, negatives, training, plan, device, step => trainTask.Value = step, trace);
-        trainTask.Value = trainTask.MaxValue;
-        var trainingSeconds = clock.Elapsed.TotalSeconds;
-        var (k1, b) = encoder.Bm25Parameters;
-        // One batch's figure is noisy (48 queries, 48 documents): the status line gives the mean of the last 100.
-        var last = trace.TakeLast(100).ToList();
-        var status = trace.Count == 0 ? ""
-            : plan.FlopsBudget is not null ? string.Create(CultureInfo.InvariantCulture, $"; budget {trace[^1].Status}: FLOPS {last.Average(t => t.Flops):F3} of {trace[^1].FlopsTarget:F3}")
-            : string.Create(CultureInfo.InvariantCulture, $"; budget {trace[^1].Status}: document L0 {last.Average(t => t.DocL0):F1} of {trace[^1].DocTarget:G4}")
-                + (training.QueryL0 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", query L0 {last.Average(t => t.QueryL0):F2} of {trace[^1].QueryTarget:G3}"));
-        status += status.Length == 0 ? "" : $" over the last {last.Count} batches";
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"{Markup.Escape(plan.Name)}: trained in {trainingSeconds:F0} s; learned BM25 k1 {k1:F2}, b {b:F2}{status}."));
-        var indexTask = context.AddTask($"{Markup.Escape(plan.Name)}: encoding and indexing", maxValue: 2 * corpus.Documents.Count);
-        var documents = Training.Encode(encoder, corpus, Enumerable.Range(0, corpus.Documents.Count).ToArray(), queries: false, device, d => indexTask.Value = d);
-        var index = ImpactIndex.Build(documents, corpus.IndexOrder, scale, d => indexTask.Value = corpus.Documents.Count + d);
-        var queries = new LearnedQueries(corpus, encoder, scale, device);
-        return new SearchSetting(plan.Name, Keyword: false, index, queries.Serve, documents.Average(d => d.Terms.Length), trainingSeconds, queries);
     }
 }

@@ -20,7 +20,7 @@ public static class Report
         table.AddColumn("setting");
         foreach (var header in new[]
         {
-            "MRR@10", "Δ BM25", "Δ best keyword", "R@100", "doc L0", "query L0", "encoder doc L0", "postings", "max DF", "terms >10%",
+            "MRR@10", "Δ BM25", "Δ best keyword", "Δ matched pruned", "Δ start", "R@100", "doc L0", "query L0", "encoder doc L0", "postings", "max DF", "terms >10%",
             "end-to-end median ms", "end-to-end p95 ms", "search median ms", "search p95 ms", "postings/query",
         })
         {
@@ -34,6 +34,8 @@ public static class Report
                 r.Mrr10.ToString("F3", Invariant),
                 Markup.Escape(Difference(r.VersusBm25)),
                 Markup.Escape(Difference(r.VersusBestKeyword)),
+                Markup.Escape(Difference(r.VersusMatchedPruned)),
+                Markup.Escape(Difference(r.VersusStart)),
                 r.Recall100.ToString("F3", Invariant),
                 r.DocL0.ToString("F1", Invariant),
                 r.QueryL0.ToString("F1", Invariant),
@@ -61,13 +63,19 @@ public static class Report
         "median_ms", "p95_ms", "end_to_end_median_ms", "end_to_end_p95_ms", "postings_visited_per_query", "training_seconds",
         "mrr_diff_vs_bm25", "mrr_diff_vs_bm25_low", "mrr_diff_vs_bm25_high", "best_keyword",
         "mrr_diff_vs_best_keyword", "mrr_diff_vs_best_keyword_low", "mrr_diff_vs_best_keyword_high",
+        "kind", "pruned_from", "matched_pruned",
+        "mrr_diff_vs_matched_pruned", "mrr_diff_vs_matched_pruned_low", "mrr_diff_vs_matched_pruned_high",
+        "mrr_diff_vs_start", "mrr_diff_vs_start_low", "mrr_diff_vs_start_high",
     ];
 
     /// <summary>
     /// Writes <c>results.csv</c> (RFC 4180): <c>doc_l0</c> and <c>query_l0</c> count what is served (postings per document,
     /// clauses per query), <c>encoder_doc_l0</c> a learned model's non-zeros before quantization; <c>median_ms</c> and
     /// <c>p95_ms</c> are Lucene's search alone, the <c>end_to_end</c> columns the whole path from the query's text; the
-    /// differences and their 95% interval ends are empty for keyword rows.
+    /// differences and their 95% interval ends are empty for keyword rows. <c>kind</c> is <c>keyword</c>, <c>start</c>,
+    /// <c>trained</c> or <c>pruned</c>; <c>pruned_from</c> names a pruned row's source; for trained rows,
+    /// <c>matched_pruned</c> names the best pruned row within 2% of its postings and <c>mrr_diff_vs_matched_pruned</c>
+    /// and <c>mrr_diff_vs_start</c> are the paired differences against it and against the untrained start.
     /// </summary>
     public static string WriteCsv(string folder, IReadOnlyList<SettingResult> results)
     {
@@ -77,7 +85,7 @@ public static class Report
         return Csv.Write(folder, "results.csv", CsvColumns, results.Select(r => new[]
         {
             r.Setting,
-            r.Keyword ? "true" : "false",
+            r.IsKeyword ? "true" : "false",
             Csv.Number(r.Mrr10),
             Csv.Number(r.Recall100),
             Csv.Number(r.DocL0),
@@ -95,24 +103,38 @@ public static class Report
             Optional(r.VersusBm25?.Mean),
             Optional(r.VersusBm25?.Low),
             Optional(r.VersusBm25?.High),
-            r.Keyword ? "" : best,
+            r.IsKeyword ? "" : best,
             Optional(r.VersusBestKeyword?.Mean),
             Optional(r.VersusBestKeyword?.Low),
             Optional(r.VersusBestKeyword?.High),
+            r.Kind.ToString().ToLowerInvariant(),
+            r.PrunedFrom ?? "",
+            r.MatchedPruned ?? "",
+            Optional(r.VersusMatchedPruned?.Mean),
+            Optional(r.VersusMatchedPruned?.Low),
+            Optional(r.VersusMatchedPruned?.High),
+            Optional(r.VersusStart?.Mean),
+            Optional(r.VersusStart?.Low),
+            Optional(r.VersusStart?.High),
         }));
     }
 
     /// <summary>
     /// The frontier a user picks an operating point from: MRR@10 against the index's postings (left) and against the
-    /// end-to-end median latency (right), keyword baselines as squares, learned models as circles, each series of
-    /// budgeted models (<paramref name="series"/>: the document budgets, the FLOPS budgets) joined in its order; dotted
-    /// lines at BM25's postings and 1.1× its latency, dashed at its MRR@10.
+    /// end-to-end median latency (right). Keyword baselines are squares, the untrained start a star, trained models
+    /// circles (each series of budgeted models, <paramref name="series"/>, joined in its order), and the pruned baselines
+    /// triangles (from λ = 0) and diamonds (from the start), filled for top k per document and open for one global
+    /// threshold. Rows with more than four times BM25's postings (the unregularized model) are left out and named in the
+    /// title. Dotted lines at BM25's postings and 1.1× its latency, dashed at its MRR@10.
     /// </summary>
     public static string WriteFrontierChart(string folder, IReadOnlyList<SettingResult> results, IReadOnlyList<IReadOnlyList<string>> series)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(series);
-        var bm25 = results.First(r => r.Keyword);
+        var bm25 = results.First(r => r.IsKeyword);
+        var limit = 4.0 * bm25.Postings.Postings;
+        var shown = results.Where(r => r.Postings.Postings <= limit).ToList();
+        var hidden = results.Where(r => r.Postings.Postings > limit).Select(r => string.Create(Invariant, $"{r.Setting} ({r.Postings.Postings / 1e6:F1} M postings, MRR@10 {r.Mrr10:F3})")).ToList();
         var panels = new (string Label, Func<SettingResult, double> X, double Line, string LineText)[]
         {
             ("postings in the index, millions", r => r.Postings.Postings / 1e6, bm25.Postings.Postings / 1e6, "BM25's postings"),
@@ -127,16 +149,32 @@ public static class Report
             var plot = multiplot.GetPlot(p);
             ChartFont.Apply(plot);
             var palette = new ScottPlot.Palettes.Category10();
-            for (var i = 0; i < results.Count; i++)
+            var color = 0;
+            var legends = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var r in shown)
             {
-                var r = results[i];
-                var marker = plot.Add.Marker(x(r), r.Mrr10, r.Keyword ? MarkerShape.FilledSquare : MarkerShape.FilledCircle, 12, palette.GetColor(i));
-                marker.LegendText = r.Setting;
+                var (shape, group, c) = r.Kind switch
+                {
+                    SettingKind.Pruned => (
+                        r.Setting.Contains("global", StringComparison.Ordinal)
+                            ? (r.PrunedFrom == Experiment.UnregularizedName ? MarkerShape.OpenTriangleUp : MarkerShape.OpenDiamond)
+                            : (r.PrunedFrom == Experiment.UnregularizedName ? MarkerShape.FilledTriangleUp : MarkerShape.FilledDiamond),
+                        $"{r.PrunedFrom} pruned, {(r.Setting.Contains("global", StringComparison.Ordinal) ? "one global threshold" : "top k per document")}",
+                        Colors.DimGray),
+                    SettingKind.Start => (MarkerShape.FilledCircle, r.Setting, Colors.Black),
+                    SettingKind.Keyword => (MarkerShape.FilledSquare, r.Setting, palette.GetColor(color++)),
+                    _ => (MarkerShape.FilledCircle, r.Setting, palette.GetColor(color++)),
+                };
+                var marker = plot.Add.Marker(x(r), r.Mrr10, shape, r.Kind == SettingKind.Pruned ? 9 : 12, c);
+                if (legends.Add(group))
+                {
+                    marker.LegendText = group;
+                }
             }
 
             foreach (var names in series)
             {
-                var frontier = names.Select(n => results.FirstOrDefault(r => r.Setting == n)).OfType<SettingResult>().ToList();
+                var frontier = names.Select(n => shown.FirstOrDefault(r => r.Setting == n)).OfType<SettingResult>().ToList();
                 if (frontier.Count > 1)
                 {
                     ChartLines.Add(plot, frontier.Select(x).ToArray(), frontier.Select(r => r.Mrr10).ToArray(), Colors.Gray, LinePattern.Solid);
@@ -147,14 +185,23 @@ public static class Report
             plot.Add.HorizontalLine(bm25.Mrr10, 1, Colors.Gray, LinePattern.Dashed).LegendText = "BM25's MRR@10";
             plot.XLabel(label);
             plot.YLabel("MRR@10");
+            if (p == 0 && hidden.Count > 0)
+            {
+                plot.Title("Off the chart: " + string.Join("; ", hidden), size: 11);
+            }
+
             if (p == 1)
             {
                 plot.ShowLegend(Edge.Right);
             }
+            else
+            {
+                plot.HideLegend();
+            }
         }
 
         var path = Path.Combine(folder, "frontier.png");
-        multiplot.SavePng(path, 1700, 650);
+        multiplot.SavePng(path, 1900, 700);
         return path;
     }
 

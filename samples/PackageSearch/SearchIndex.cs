@@ -47,6 +47,13 @@ public sealed class SearchIndex : IDisposable
         return searcher.Search(query, count).ScoreDocs.Select(hit => ordinals[hit.Doc]).ToArray();
     }
 
+    /// <summary>The top <paramref name="count"/> documents' collection numbers with Lucene's scores.</summary>
+    public (int Document, float Score)[] Scored(Query query, int count)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return searcher.Search(query, count).ScoreDocs.Select(hit => (ordinals[hit.Doc], hit.Score)).ToArray();
+    }
+
     /// <summary>
     /// The postings an exhaustive disjunction reads: the sum of its terms' document frequencies. Lucene 4.8 scores a
     /// disjunction by walking every posting of every term, so this is the work per query, whatever the hardware.
@@ -87,3 +94,10 @@ public sealed class SearchIndex : IDisposable
         directory.Dispose();
     }
 }
+
+/// <summary>The size of an index's posting lists.</summary>
+/// <param name="Postings">Postings in the index: the sum of all terms' document frequencies.</param>
+/// <param name="MaxDocumentFrequency">The longest posting list.</param>
+/// <param name="CommonTerms">Terms in more than 10% of the documents.</param>
+/// <param name="DocumentFrequencies">Every term's document frequency, longest first.</param>
+public sealed record PostingStatistics(long Postings, int MaxDocumentFrequency, int CommonTerms, int[] DocumentFrequencies);

@@ -2,7 +2,7 @@ namespace PackageSearch;
 
 /// <summary>What one setting (a keyword baseline or a learned model) costs and achieves on the reported queries.</summary>
 /// <param name="Setting">The setting's name.</param>
-/// <param name="Keyword">Whether it is a keyword baseline.</param>
+/// <param name="Kind">What the row is: a keyword baseline, the untrained start, a trained model or a pruned one.</param>
 /// <param name="Mrr10">MRR@10.</param>
 /// <param name="Recall100">Recall@100.</param>
 /// <param name="DocL0">Postings per document: the terms the index holds per document.</param>
@@ -18,7 +18,7 @@ namespace PackageSearch;
 /// <param name="ReciprocalRanks">Each query's reciprocal rank within the top 10 (0 beyond), for paired comparisons.</param>
 public sealed record SettingResult(
     string Setting,
-    bool Keyword,
+    SettingKind Kind,
     double Mrr10,
     double Recall100,
     double DocL0,
@@ -33,6 +33,24 @@ public sealed record SettingResult(
     double TrainingSeconds,
     double[] ReciprocalRanks)
 {
+    /// <summary>For a pruned row, the setting whose documents were cut.</summary>
+    public string? PrunedFrom { get; init; }
+
+    /// <summary>Whether the row is a keyword baseline.</summary>
+    public bool IsKeyword => Kind == SettingKind.Keyword;
+
+    /// <summary>
+    /// For a trained row, the best pruned row (by MRR@10) whose postings are within 2% of its own; <see langword="null"/>
+    /// when there is none.
+    /// </summary>
+    public string? MatchedPruned { get; init; }
+
+    /// <summary>A trained row's paired difference against <see cref="MatchedPruned"/>.</summary>
+    public PairedDifference? VersusMatchedPruned { get; init; }
+
+    /// <summary>A trained row's paired difference against the untrained start.</summary>
+    public PairedDifference? VersusStart { get; init; }
+
     /// <summary>A learned row's paired difference in MRR@10 against BM25; <see langword="null"/> for keyword rows.</summary>
     public PairedDifference? VersusBm25 { get; init; }
 

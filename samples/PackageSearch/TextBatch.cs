@@ -4,39 +4,25 @@ namespace PackageSearch;
 
 /// <summary>
 /// A batch of texts as sparse entries: for each of a text's terms its row, its term, its frequency, its idf and the text's
-/// length over avgdl; and for each expansion candidate its row, its term and the entry it comes from.
+/// length over avgdl.
 /// </summary>
-public sealed record TextBatch(
-    int Rows, Tensor RowIndex, Tensor Terms, Tensor Frequencies, Tensor Idf, Tensor LengthRatio,
-    Tensor ExpansionRows, Tensor ExpansionTerms, Tensor ExpansionSources) : IDisposable
+public sealed record TextBatch(int Rows, Tensor RowIndex, Tensor Terms, Tensor Frequencies, Tensor Idf, Tensor LengthRatio) : IDisposable
 {
-    /// <summary>Builds the batch from the texts' bags, the vocabulary's idf, each text's length over avgdl and its expansion candidates.</summary>
-    public static TextBatch Create(
-        IReadOnlyList<TermBag> bags,
-        IReadOnlyList<double> idf,
-        IReadOnlyList<float> lengthRatios,
-        IReadOnlyList<IReadOnlyList<(int Term, int Source)>> expansions,
-        Device device)
+    /// <summary>Builds the batch from the texts' bags, the vocabulary's idf and each text's length over avgdl.</summary>
+    public static TextBatch Create(IReadOnlyList<TermBag> bags, IReadOnlyList<double> idf, IReadOnlyList<float> lengthRatios, Device device)
     {
         ArgumentNullException.ThrowIfNull(bags);
         ArgumentNullException.ThrowIfNull(idf);
         ArgumentNullException.ThrowIfNull(lengthRatios);
-        ArgumentNullException.ThrowIfNull(expansions);
         var count = bags.Sum(b => b.Terms.Length);
         var rows = new long[count];
         var terms = new long[count];
         var frequencies = new float[count];
         var idfs = new float[count];
         var ratios = new float[count];
-        var expansionCount = expansions.Sum(e => e.Count);
-        var expansionRows = new long[expansionCount];
-        var expansionTerms = new long[expansionCount];
-        var expansionSources = new long[expansionCount];
         var n = 0;
-        var x = 0;
         for (var r = 0; r < bags.Count; r++)
         {
-            var first = n;
             for (var i = 0; i < bags[r].Terms.Length; i++, n++)
             {
                 rows[n] = r;
@@ -44,13 +30,6 @@ public sealed record TextBatch(
                 frequencies[n] = bags[r].Frequencies[i];
                 idfs[n] = (float)idf[bags[r].Terms[i]];
                 ratios[n] = lengthRatios[r];
-            }
-
-            foreach (var (term, source) in expansions[r])
-            {
-                expansionRows[x] = r;
-                expansionTerms[x] = term;
-                expansionSources[x++] = first + source;
             }
         }
 
@@ -60,15 +39,12 @@ public sealed record TextBatch(
             tensor(terms, device: device),
             tensor(frequencies, device: device),
             tensor(idfs, device: device),
-            tensor(ratios, device: device),
-            tensor(expansionRows, device: device),
-            tensor(expansionTerms, device: device),
-            tensor(expansionSources, device: device));
+            tensor(ratios, device: device));
     }
 
     public void Dispose()
     {
-        foreach (var t in new[] { RowIndex, Terms, Frequencies, Idf, LengthRatio, ExpansionRows, ExpansionTerms, ExpansionSources })
+        foreach (var t in new[] { RowIndex, Terms, Frequencies, Idf, LengthRatio })
         {
             t.Dispose();
         }

@@ -10,7 +10,7 @@ namespace PackageSearch;
 /// </summary>
 public static class Training
 {
-    private const int EncodeChunk = 256;
+    private const int EncodeChunk = CollectionEncoding.Chunk;
 
     /// <summary>
     /// Trains one model from the seed's initial weights (the same for every plan; an untrained plan returns them).
@@ -55,9 +55,11 @@ public static class Training
         var objective = budget is null ? new TrainingObjective("ContrastiveLoss").Add(flops) : new TrainingObjective("ContrastiveLoss").Add(budget);
         // The per-term factors and BM25's k1 and b learn at the full rate; the embeddings and context layers, which every
         // term shares, 30 times slower, so that they refine BM25 instead of overwriting it (tuned on the validation queries).
+        // The expansion head learns at the full rate too: its output embeddings start at 0 and must grow for the
+        // head to expand at all.
         var optimizers = new List<optim.Optimizer>
         {
-            optim.Adam(encoder.FactorParameters, settings.LearningRate),
+            optim.Adam(encoder.FactorParameters.Concat(encoder.ExpansionParameters), settings.LearningRate),
             optim.Adam(encoder.ContextParameters, settings.LearningRate / 30),
         };
         using var estimator = new DocumentFrequencyEstimator();
@@ -78,8 +80,12 @@ public static class Training
                 using var queryBatch = corpus.QueryBatch(targets, device);
                 using var documentBatch = corpus.DocumentBatch(documents, device);
                 var queries = encoder.EncodeQueries(queryBatch);
-                var docs = encoder.EncodeDocuments(documentBatch);
+                var (lexical, expansion) = encoder.EncodeDocumentParts(documentBatch);
+                var docs = lexical.add(expansion);
                 var output = new BiEncoderOutput(QueryEmbeddings: new(queries.unsqueeze(1)), DocEmbeddings: new(docs.unsqueeze(1)));
+                // What pays the document penalty: the expansion head's output alone (the documents' own terms are what
+                // BM25's index holds anyway), or with PenalizeOwnTerms the whole document vector.
+                var penalized = settings.PenalizeOwnTerms ? output : output with { DocEmbeddings = new(expansion.unsqueeze(1)) };
                 // The budget measures the positives alone: BM25's hard negatives are longer than the collection's average
                 // document, and the budget is for the index, which holds the collection. (A FLOPS budget measures these
                 // queries against the previous batch's documents by itself.)
@@ -91,7 +97,7 @@ public static class Training
                 var scores = queries.index_select(1, columns).matmul(docs.index_select(1, columns).T);
                 var ranking = nn.functional.cross_entropy(scores, arange(targets.Length, device: device));
 
-                var result = objective.Compute(ranking, output);
+                var result = objective.Compute(ranking, penalized);
                 optimizers.ForEach(o => o.zero_grad());
                 result.Loss.backward();
                 optimizers.ForEach(o => o.step());
@@ -122,55 +128,6 @@ public static class Training
         return encoder;
     }
 
-    /// <summary>Encodes documents (or, with <paramref name="queries"/>, their synopses) into host-side sparse vectors.</summary>
-    public static SparseVector[] Encode(ExpansionEncoder encoder, KnownItemCorpus corpus, IReadOnlyList<int> documents, bool queries, Device device, Action<int>? onDone = null)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentNullException.ThrowIfNull(corpus);
-        ArgumentNullException.ThrowIfNull(documents);
-        var vectors = new SparseVector[documents.Count];
-        using var noGrad = no_grad();
-        for (var start = 0; start < documents.Count; start += EncodeChunk)
-        {
-            using var scope = NewDisposeScope();
-            var chunk = documents.Skip(start).Take(EncodeChunk).ToArray();
-            using var batch = queries ? corpus.QueryBatch(chunk, device) : corpus.DocumentBatch(chunk, device);
-            var dense = queries ? encoder.EncodeQueries(batch) : encoder.EncodeDocuments(batch);
-            ToSparse(dense).CopyTo(vectors, start);
-            onDone?.Invoke(start + chunk.Length);
-        }
-
-        return vectors;
-    }
-
-    /// <summary>The rows of a dense [rows, vocabulary] tensor as host-side sparse vectors: only the non-zero entries leave the device.</summary>
-    public static SparseVector[] ToSparse(Tensor dense)
-    {
-        ArgumentNullException.ThrowIfNull(dense);
-        using var scope = NewDisposeScope();
-        // Their positions (row-major, as nonzero lists them) and values.
-        var positions = dense.nonzero();
-        var values = dense.flatten().index_select(0, positions[.., 0].mul(dense.shape[1]).add(positions[.., 1]));
-        positions = positions.cpu();
-        var rows = positions[.., 0].data<long>().ToArray();
-        var terms = positions[.., 1].data<long>().ToArray();
-        var weights = values.cpu().data<float>().ToArray();
-        var vectors = new SparseVector[dense.shape[0]];
-        var n = 0;
-        for (var r = 0; r < vectors.Length; r++)
-        {
-            var first = n;
-            while (n < rows.Length && rows[n] == r)
-            {
-                n++;
-            }
-
-            vectors[r] = new SparseVector(terms[first..n].Select(t => (int)t).ToArray(), weights[first..n]);
-        }
-
-        return vectors;
-    }
-
     private static void SetTermWeights(FlopsRegularization flops, DocumentFrequencyEstimator estimator, ExpansionEncoder encoder, KnownItemCorpus corpus, TrainingSettings settings, Device device)
     {
         using var noGrad = no_grad();
@@ -190,3 +147,26 @@ public static class Training
         old?.Dispose();
     }
 }
+
+/// <summary>A budgeted model's state after one step: the sparsity measured on the batch, the targets and λ (0 where a figure has no budget).</summary>
+/// <param name="Step">The training step.</param>
+/// <param name="QueryL0">The batch's query L0 (mean terms per query).</param>
+/// <param name="QueryTarget">The query level the budget steered to.</param>
+/// <param name="DocL0">The batch positives' document L0 (mean terms per document).</param>
+/// <param name="DocTarget">The document level the budget steered to.</param>
+/// <param name="Flops">The batch's FLOPS figure: its queries against the previous batch's positives (its own at the first step), Σⱼ pⱼ(q)·pⱼ(d).</param>
+/// <param name="FlopsTarget">The FLOPS level the budget steered to.</param>
+/// <param name="QueryWeight">λq after the update.</param>
+/// <param name="DocWeight">λd after the update.</param>
+/// <param name="Status">The budget's status after the update.</param>
+public sealed record BudgetStep(
+    int Step,
+    double QueryL0,
+    double QueryTarget,
+    double DocL0,
+    double DocTarget,
+    double Flops,
+    double FlopsTarget,
+    double QueryWeight,
+    double DocWeight,
+    LightningIr.Regularization.SparsityBudgetStatus Status);

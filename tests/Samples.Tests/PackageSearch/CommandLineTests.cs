@@ -32,7 +32,7 @@ public sealed class CommandLineTests
     [Fact]
     public void Budgets_in_a_run_without_a_budgeted_model_and_model_numbers_beyond_the_run_exit_with_code_2()
     {
-        Program.Plans(Program.DefaultDocBudgets, Program.DefaultCosts).Should().HaveCount(4 + Program.DefaultDocBudgets.Count + Program.DefaultCosts.Count);
+        ModelPlan.Plans(ModelPlan.DefaultDocBudgets, ModelPlan.DefaultCosts).Should().HaveCount(4 + ModelPlan.DefaultDocBudgets.Count + ModelPlan.DefaultCosts.Count);
         Run("--models", "1", "2", "--doc-l0", "20").Should().Be(2);
         Run("--models", "3", "--query-l0", "5").Should().Be(2);
         Run("--models", "8", "--query-l0", "5").Should().Be(2, "a query L0 budget goes with a document budget, not a FLOPS budget");

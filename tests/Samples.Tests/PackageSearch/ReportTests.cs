@@ -7,12 +7,12 @@ namespace PackageSearch.Tests;
 
 public sealed class ReportTests
 {
-    private static SettingResult Result(string name, bool keyword, double mrr) => new(
-        name, keyword, mrr, 0.9, 33.5, 5.6, keyword ? null : 40.2, new PostingStatistics(1000, 50, 2, [50, 20]),
-        0.2, 0.4, 0.3, 0.6, 700, keyword ? 0 : 61.5, [mrr, mrr])
+    private static SettingResult Result(string name, SettingKind kind, double mrr, long postings = 1000) => new(
+        name, kind, mrr, 0.9, 33.5, 5.6, kind == SettingKind.Keyword ? null : 40.2, new PostingStatistics(postings, 50, 2, [50, 20]),
+        0.2, 0.4, 0.3, 0.6, 700, kind == SettingKind.Keyword ? 0 : 61.5, [mrr, mrr])
     {
-        VersusBm25 = keyword ? null : new PairedDifference(0.01, -0.002, 0.021),
-        VersusBestKeyword = keyword ? null : new PairedDifference(-0.003, -0.01, 0.004),
+        VersusBm25 = kind == SettingKind.Keyword ? null : new PairedDifference(0.01, -0.002, 0.021),
+        VersusBestKeyword = kind == SettingKind.Keyword ? null : new PairedDifference(-0.003, -0.01, 0.004),
     };
 
     [Fact]
@@ -21,9 +21,15 @@ public sealed class ReportTests
         var folder = Directory.CreateTempSubdirectory().FullName;
         var results = new[]
         {
-            Result("BM25", true, 0.633),
-            Result("BM25, k1 0.9 b 0.4", true, 0.654),
-            Result("DF-FLOPS, budget 33 \"doc\"", false, 0.66),
+            Result("BM25", SettingKind.Keyword, 0.633),
+            Result("BM25, k1 0.9 b 0.4", SettingKind.Keyword, 0.654),
+            Result("DF-FLOPS, budget 33 \"doc\"", SettingKind.Trained, 0.66) with
+            {
+                MatchedPruned = "λ = 0, top k per document, at x",
+                VersusMatchedPruned = new PairedDifference(0.02, 0.005, 0.035),
+                VersusStart = new PairedDifference(-0.01, -0.02, 0.001),
+            },
+            Result("λ = 0, top k per document, at x", SettingKind.Pruned, 0.64) with { PrunedFrom = "trained, λ = 0" },
         };
         var path = Report.WriteCsv(folder, results);
         using var csv = CsvDataReader.Create(path);
@@ -42,6 +48,16 @@ public sealed class ReportTests
         rows[2]["mrr_diff_vs_best_keyword_low"].Should().Be("-0.01");
         rows[2]["best_keyword"].Should().Be("BM25, k1 0.9 b 0.4");
         rows[2]["end_to_end_median_ms"].Should().Be("0.3");
+        rows.Select(r => r["kind"]).Should().Equal("keyword", "keyword", "trained", "pruned");
+        rows[3]["pruned_from"].Should().Be("trained, λ = 0");
+        rows[2]["pruned_from"].Should().BeEmpty();
+        rows[2]["matched_pruned"].Should().Be("λ = 0, top k per document, at x");
+        rows[2]["mrr_diff_vs_matched_pruned"].Should().Be("0.02");
+        rows[2]["mrr_diff_vs_matched_pruned_low"].Should().Be("0.005");
+        rows[2]["mrr_diff_vs_matched_pruned_high"].Should().Be("0.035");
+        rows[2]["mrr_diff_vs_start_low"].Should().Be("-0.02");
+        rows[2]["mrr_diff_vs_start_high"].Should().Be("0.001");
+        rows[3]["mrr_diff_vs_matched_pruned"].Should().BeEmpty("only trained rows are compared with their matched pruned row");
         Directory.Delete(folder, recursive: true);
     }
 
@@ -60,6 +76,23 @@ public sealed class ReportTests
         interval.Low.Should().BeLessThan(interval.Mean);
         interval.High.Should().BeGreaterThan(interval.Mean);
         FluentActions.Invoking(() => PairedBootstrap.Interval(a, a[..10], 1000, 1)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void A_trained_row_is_compared_with_the_best_pruned_row_within_two_percent_of_its_postings()
+    {
+        var trained = Result("budget", SettingKind.Trained, 0.7, postings: 100_000);
+        var results = new[]
+        {
+            trained,
+            Result("near, worse", SettingKind.Pruned, 0.69, postings: 101_900),
+            Result("near, better", SettingKind.Pruned, 0.71, postings: 98_000),
+            Result("too big", SettingKind.Pruned, 0.9, postings: 102_100),
+            Result("too small", SettingKind.Pruned, 0.9, postings: 97_900),
+            Result("a trained row of the same size", SettingKind.Trained, 0.95, postings: 100_000),
+        };
+        Evaluation.MatchedPruned(results, trained)!.Setting.Should().Be("near, better");
+        Evaluation.MatchedPruned(results[..1], trained).Should().BeNull("no pruned row is within 2%");
     }
 
     [Fact]
