@@ -15,12 +15,12 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes): 8,000 documents, 500 queries, 300 steps." };
+        var quick = new Option<bool>("--quick") { Description = "A small run (under 2 minutes): 6,000 documents, 500 queries, 200 steps." };
         var corpusFiles = new Option<string[]>("--corpus-file") { Description = "Description list(s) in apt's Translation-en format, plain or .lz4; default: the lists apt has fetched.", AllowMultipleArgumentsPerToken = true };
-        var steps = new Option<int?>("--steps") { Description = "Training steps per model (default 1,200; --quick 300)." };
+        var steps = new Option<int?>("--steps") { Description = "Training steps per model (default 1,200; --quick 200)." };
         var batchSize = new Option<int>("--batch-size") { Description = "Queries per step; each brings its document and its BM25 hard negatives (--negatives), and every document of the batch is a negative for the other queries.", DefaultValueFactory = _ => 48 };
         var evaluationQueries = new Option<int?>("--queries") { Description = "Held-out queries (default 1,000; --quick 500)." };
-        var maxDocuments = new Option<int?>("--max-documents") { Description = "Use at most this many documents after cleaning (default all; --quick 8,000)." };
+        var maxDocuments = new Option<int?>("--max-documents") { Description = "Use at most this many documents after cleaning (default all; --quick 6,000)." };
         var hardNegatives = new Option<int>("--negatives") { Description = "BM25 hard negatives per query in each batch (default 3).", DefaultValueFactory = _ => 3 };
         var queryL0 = new Option<double?>("--query-l0") { Description = "A query budget for the document-budget models (mean terms per query); default none: the queries are their own words, and pruning them costs more quality than their posting lists cost time." };
         var docL0 = new Option<double[]>("--doc-l0") { Description = "Document budgets (mean terms per document), one budgeted DF-FLOPS model each; default 33 40 (before quantization): about BM25's postings per document and a little above, far below the unregularized model's thousands.", AllowMultipleArgumentsPerToken = true };
@@ -87,11 +87,11 @@ public static class Program
                 parsed.GetValue(evaluationQueries) ?? (isQuick ? 500 : 1000),
                 isQuick ? 300 : 500,
                 isQuick ? 512 : 1024,
-                parsed.GetValue(maxDocuments) ?? (isQuick ? 8000 : null),
+                parsed.GetValue(maxDocuments) ?? (isQuick ? 6000 : null),
                 parsed.GetValue(terms) == "stems");
             var training = new TrainingSettings
             {
-                Steps = parsed.GetValue(steps) ?? (isQuick ? 300 : 1200),
+                Steps = parsed.GetValue(steps) ?? (isQuick ? 200 : 1200),
                 BatchSize = parsed.GetValue(batchSize),
                 HardNegatives = parsed.GetValue(hardNegatives),
                 LearningRate = parsed.GetValue(learningRate),
