@@ -168,7 +168,7 @@ internal static class SparsityControl
     /// </summary>
     private static double NextPace(double pace, double now, double reference, double goal)
     {
-        var lag = Math.Sign(goal - reference) * (reference - now);
+        var lag = Lag(reference, goal, now);
         // Stryker disable once Equality : boundaries of a continuous lag, met only on a set of measure zero.
         var next = lag > Lead ? pace / 2 : Math.Abs(now - reference) <= Tolerance ? pace * PaceGrowth : pace;
         return Math.Clamp(next, MinPace, MaxPace);
@@ -177,8 +177,7 @@ internal static class SparsityControl
     /// <summary>One step of the built-in reference: towards the goal by at most <paramref name="pace"/>, while the measurement follows.</summary>
     private static double Approach(double reference, double goal, double now, double pace)
     {
-        // How far the model trails the reference in the direction the reference travels.
-        var lag = Math.Sign(goal - reference) * (reference - now);
+        var lag = Lag(reference, goal, now);
         // Stryker disable once Equality : a boundary of a continuous lag, met only on a set of measure zero.
         if (lag > Lead)
         {
@@ -194,4 +193,7 @@ internal static class SparsityControl
         // Stryker disable once Equality : exactly one pace away, both sides reach the goal (or its neighbouring double) this update.
         return Math.Abs(goal - reference) <= pace ? goal : reference + (Math.Sign(goal - reference) * pace);
     }
+
+    /// <summary>How far the model trails the reference in the direction the reference travels (negative: ahead of it).</summary>
+    private static double Lag(double reference, double goal, double now) => Math.Sign(goal - reference) * (reference - now);
 }
