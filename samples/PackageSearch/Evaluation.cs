@@ -81,7 +81,7 @@ public static class Evaluation
                 Quantile(e2e, 0.95),
                 served[s].Average(setting.Index.PostingsVisited),
                 setting.TrainingSeconds,
-                reciprocal) { PrunedFrom = setting.PrunedFrom };
+                reciprocal) { PrunedFrom = setting.PrunedFrom, PrunedBy = setting.PrunedBy };
         }).ToList();
 
         var baseline = results.Single(r => r.Setting == bm25);

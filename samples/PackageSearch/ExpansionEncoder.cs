@@ -122,8 +122,7 @@ public sealed class ExpansionEncoder : nn.Module
         var lexical = bm25.mul(Factor(context, batch, documentFactor, documentBilinear));
         var rows = batch.RowIndex.mul(vocabularySize).add(batch.Terms);
         var own = zeros(batch.Rows * (long)vocabularySize, device: lexical.device).scatter(0, rows, lexical).view(batch.Rows, vocabularySize);
-        var inputs = expansionInput.index_select(0, batch.Terms).mul(batch.Frequencies.unsqueeze(1));
-        var mean = zeros(batch.Rows, inputs.shape[1], device: inputs.device).index_add(0, batch.RowIndex, inputs, 1).div(Counts(batch).unsqueeze(1));
+        var mean = RowMean(batch, expansionInput.index_select(0, batch.Terms));
         var expansion = Relu(torch.addmm(expansionBias, mean, expansionOutput.T, 1, 1));
         return (own.MoveToOuterDisposeScope(), expansion.MoveToOuterDisposeScope());
     }
@@ -146,13 +145,16 @@ public sealed class ExpansionEncoder : nn.Module
     private (Tensor Terms, Tensor Context) Context(TextBatch batch, Linear layer)
     {
         var terms = embedding.call(batch.Terms);                                                     // [entries, hidden]
-        var sums = zeros(batch.Rows, terms.shape[1], device: terms.device).index_add(0, batch.RowIndex, terms.mul(batch.Frequencies.unsqueeze(1)), 1);
-        return (terms, nn.functional.tanh(layer.call(sums.div(Counts(batch).unsqueeze(1)))));
+        return (terms, nn.functional.tanh(layer.call(RowMean(batch, terms))));
     }
 
-    /// <summary>Each row's number of tokens (at least 1).</summary>
-    private static Tensor Counts(TextBatch batch) =>
-        zeros(batch.Rows, device: batch.Frequencies.device).index_add(0, batch.RowIndex, batch.Frequencies, 1).clamp_min(1);
+    /// <summary>Each row's frequency-weighted mean of per-entry vectors [entries, width]: [rows, width].</summary>
+    private static Tensor RowMean(TextBatch batch, Tensor perEntry)
+    {
+        var sums = zeros(batch.Rows, perEntry.shape[1], device: perEntry.device).index_add(0, batch.RowIndex, perEntry.mul(batch.Frequencies.unsqueeze(1)), 1);
+        var tokens = zeros(batch.Rows, device: perEntry.device).index_add(0, batch.RowIndex, batch.Frequencies, 1).clamp_min(1);
+        return sums.div(tokens.unsqueeze(1));
+    }
 
     /// <summary>relu(1 + uₜ + eₜ · A · ctx(row)) for every entry.</summary>
     private static Tensor Factor((Tensor Terms, Tensor Context) read, TextBatch batch, Tensor perTerm, Tensor bilinear)

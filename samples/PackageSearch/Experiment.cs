@@ -235,7 +235,7 @@ public static class Experiment
         var cap = Math.Max(CollectionEncoding.Cap, corpus.LongestDocument);
         var encoded = CollectionEncoding.Documents(encoder, corpus, Enumerable.Range(0, corpus.Documents.Count).ToArray(), scale, device, cap, d => indexTask.Value = d);
         var queries = new LearnedQueries(corpus, encoder, scale, device);
-        if (encoded.Postings < (1 - Evaluation.MatchedSize) * encoded.QuantizedPostings)
+        if (encoded.Postings < (1 - MaxCapCut) * encoded.QuantizedPostings)
         {
             // Too big to serve as it is (the cap cut more than 2% of its postings): its size is reported, and it is
             // served only pruned.
@@ -294,7 +294,7 @@ public static class Experiment
                         }
 
                         var index = ImpactIndex.Build(vectors, corpus.IndexOrder, scale, d => task.Value = d);
-                        rows.Add(new SearchSetting(name, SettingKind.Pruned, index, from.Queries.Serve, EncoderDocL0: null, TrainingSeconds: 0) { PrunedFrom = from.Plan.Name });
+                        rows.Add(new SearchSetting(name, SettingKind.Pruned, index, from.Queries.Serve, EncoderDocL0: null, TrainingSeconds: 0) { PrunedFrom = from.Plan.Name, PrunedBy = method });
                     }
                 }
             }
@@ -302,6 +302,12 @@ public static class Experiment
 
         return rows;
     }
+
+    /// <summary>
+    /// The largest share of a model's quantized postings the host cap may cut for the model to be served as it is; a
+    /// model cut more is reported with its size and served only pruned.
+    /// </summary>
+    private const double MaxCapCut = 0.02;
 
     /// <summary>The name of the model trained without a regularizer, the main source of the pruned baselines.</summary>
     public const string UnregularizedName = "trained, λ = 0";

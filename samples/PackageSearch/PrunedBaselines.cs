@@ -14,11 +14,17 @@ namespace PackageSearch;
 /// </remarks>
 public static class PrunedBaselines
 {
+    /// <summary>The name of <see cref="TopKPerDocument"/> in reports.</summary>
+    public const string TopKName = "top k per document";
+
+    /// <summary>The name of <see cref="GlobalThreshold"/> in reports.</summary>
+    public const string GlobalThresholdName = "one global threshold";
+
     /// <summary>The two ways a source model is cut.</summary>
     public static IReadOnlyList<(string Name, Func<IReadOnlyList<SparseVector>, long, int, SparseVector[]> Prune)> Methods { get; } =
     [
-        ("top k per document", TopKPerDocument),
-        ("one global threshold", GlobalThreshold),
+        (TopKName, TopKPerDocument),
+        (GlobalThresholdName, GlobalThreshold),
     ];
 
     /// <summary>
@@ -44,10 +50,11 @@ public static class PrunedBaselines
         return Apply(documents, vocabularySize, (dense, first) =>
         {
             using var scope = NewDisposeScope();
-            var rows = dense.shape[0];
-            var more = tensor(plus.Skip(first).Take((int)rows).ToArray(), device: dense.device).unsqueeze(1);
+            var flags = plus.AsSpan(first, (int)dense.shape[0]).ToArray();
             var kept = k == 0 ? zeros_like(dense) : StaticPruning.TopK(dense, k);
-            return where(more, StaticPruning.TopK(dense, k + 1), kept).MoveToOuterDisposeScope();
+            // Only the chunks that hold documents keeping k + 1 pay for the second cut.
+            var cut = Array.IndexOf(flags, true) < 0 ? kept : where(tensor(flags, device: dense.device).unsqueeze(1), StaticPruning.TopK(dense, k + 1), kept);
+            return cut.MoveToOuterDisposeScope();
         });
     }
 

@@ -156,10 +156,10 @@ public static class Report
                 var (shape, group, c) = r.Kind switch
                 {
                     SettingKind.Pruned => (
-                        r.Setting.Contains("global", StringComparison.Ordinal)
+                        r.PrunedBy == PrunedBaselines.GlobalThresholdName
                             ? (r.PrunedFrom == Experiment.UnregularizedName ? MarkerShape.OpenTriangleUp : MarkerShape.OpenDiamond)
                             : (r.PrunedFrom == Experiment.UnregularizedName ? MarkerShape.FilledTriangleUp : MarkerShape.FilledDiamond),
-                        $"{r.PrunedFrom} pruned, {(r.Setting.Contains("global", StringComparison.Ordinal) ? "one global threshold" : "top k per document")}",
+                        $"{r.PrunedFrom} pruned, {r.PrunedBy}",
                         Colors.DimGray),
                     SettingKind.Start => (MarkerShape.FilledCircle, r.Setting, Colors.Black),
                     SettingKind.Keyword => (MarkerShape.FilledSquare, r.Setting, palette.GetColor(color++)),

@@ -41,11 +41,7 @@ public sealed class SearchIndex : IDisposable
     public int DocumentCount => reader.NumDocs;
 
     /// <summary>The collection numbers of the top <paramref name="count"/> documents.</summary>
-    public int[] Search(Query query, int count)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        return searcher.Search(query, count).ScoreDocs.Select(hit => ordinals[hit.Doc]).ToArray();
-    }
+    public int[] Search(Query query, int count) => Array.ConvertAll(Scored(query, count), hit => hit.Document);
 
     /// <summary>The top <paramref name="count"/> documents' collection numbers with Lucene's scores.</summary>
     public (int Document, float Score)[] Scored(Query query, int count)

@@ -16,6 +16,9 @@ public sealed record SearchSetting(
     /// <summary>For a pruned row, the setting whose documents were cut; otherwise <see langword="null"/>.</summary>
     public string? PrunedFrom { get; init; }
 
+    /// <summary>For a pruned row, the method that cut it (a name of <see cref="PrunedBaselines.Methods"/>); otherwise <see langword="null"/>.</summary>
+    public string? PrunedBy { get; init; }
+
     public void Dispose()
     {
         Index.Dispose();

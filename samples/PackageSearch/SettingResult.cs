@@ -36,6 +36,9 @@ public sealed record SettingResult(
     /// <summary>For a pruned row, the setting whose documents were cut.</summary>
     public string? PrunedFrom { get; init; }
 
+    /// <summary>For a pruned row, the method that cut it (a name of <see cref="PrunedBaselines.Methods"/>).</summary>
+    public string? PrunedBy { get; init; }
+
     /// <summary>Whether the row is a keyword baseline.</summary>
     public bool IsKeyword => Kind == SettingKind.Keyword;
 

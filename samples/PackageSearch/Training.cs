@@ -10,8 +10,6 @@ namespace PackageSearch;
 /// </summary>
 public static class Training
 {
-    private const int EncodeChunk = CollectionEncoding.Chunk;
-
     /// <summary>
     /// Trains one model from the seed's initial weights (the same for every plan; an untrained plan returns them).
     /// Each query is scored against every document of the batch: the positives of all queries and
@@ -132,10 +130,10 @@ public static class Training
     {
         using var noGrad = no_grad();
         estimator.Reset();
-        for (var start = 0; start < corpus.FrequencySample.Length; start += EncodeChunk)
+        for (var start = 0; start < corpus.FrequencySample.Length; start += CollectionEncoding.Chunk)
         {
             using var scope = NewDisposeScope();
-            using var batch = corpus.DocumentBatch(corpus.FrequencySample.Skip(start).Take(EncodeChunk).ToArray(), device);
+            using var batch = corpus.DocumentBatch(corpus.FrequencySample.Skip(start).Take(CollectionEncoding.Chunk).ToArray(), device);
             estimator.Add(encoder.EncodeDocuments(batch));
         }
 
