@@ -22,12 +22,18 @@ public sealed class TrainingTests
         Seed = 2,
     };
 
-    [Fact]
-    public void A_flops_budget_steers_both_weights_and_a_document_budget_the_documents_from_the_first_step()
+    /// <summary>The small test collection and its BM25 top-5 hard negatives (mined, then the index is disposed).</summary>
+    private static (KnownItemCorpus Corpus, HardNegatives Negatives) CorpusWithNegatives()
     {
         var corpus = EncoderTests.Corpus();
         using var bm25 = KeywordIndex.Bm25(corpus.Documents, Enumerable.Range(0, corpus.Documents.Count).ToArray(), _ => { });
-        var negatives = HardNegatives.Mine(bm25, corpus, depth: 5, _ => { });
+        return (corpus, HardNegatives.Mine(bm25, corpus, depth: 5, _ => { }));
+    }
+
+    [Fact]
+    public void A_flops_budget_steers_both_weights_and_a_document_budget_the_documents_from_the_first_step()
+    {
+        var (corpus, negatives) = CorpusWithNegatives();
 
         var flopsTrace = new List<BudgetStep>();
         using (Training.Train(corpus, negatives, Settings(hardNegatives: 2), new ModelPlan("f", Regularization.DfFlops, FlopsBudget: 0.05), CPU, _ => { }, flopsTrace))
@@ -55,9 +61,7 @@ public sealed class TrainingTests
         plan.Name.Should().Be("DF-FLOPS, 1.25× BM25's cost");
         plan.Resolve(0.2).FlopsBudget.Should().BeApproximately(0.25, 1e-12);
         ModelPlan.Plans([30], [1.25])[^2].Resolve(0.2).Should().Be(ModelPlan.Plans([30], [1.25])[^2], "a document budget has no cost to resolve");
-        var corpus = EncoderTests.Corpus();
-        using var bm25 = KeywordIndex.Bm25(corpus.Documents, Enumerable.Range(0, corpus.Documents.Count).ToArray(), _ => { });
-        var negatives = HardNegatives.Mine(bm25, corpus, depth: 5, _ => { });
+        var (corpus, negatives) = CorpusWithNegatives();
         var unresolved = () => Training.Train(corpus, negatives, Settings(hardNegatives: 1), plan, CPU, _ => { }, []);
         unresolved.Should().Throw<ArgumentException>().WithMessage("*resolve the plan*");
     }
@@ -65,9 +69,7 @@ public sealed class TrainingTests
     [Fact]
     public void Trained_without_a_regularizer_the_encoder_expands_documents_and_the_host_copy_keeps_the_quantized_entries_up_to_the_cap()
     {
-        var corpus = EncoderTests.Corpus();
-        using var bm25 = KeywordIndex.Bm25(corpus.Documents, Enumerable.Range(0, corpus.Documents.Count).ToArray(), _ => { });
-        var negatives = HardNegatives.Mine(bm25, corpus, depth: 5, _ => { });
+        var (corpus, negatives) = CorpusWithNegatives();
         var documents = Enumerable.Range(0, 300).ToArray();
         var own = documents.Average(d => corpus.Document(d).Terms.Length);
         using var start = Training.Train(corpus, negatives, Settings(hardNegatives: 1), new ModelPlan("start", Regularization.Untrained), CPU, _ => { }, []);
@@ -88,9 +90,7 @@ public sealed class TrainingTests
     [Fact]
     public void By_default_the_document_penalty_falls_on_the_expansions_and_only_with_PenalizeOwnTerms_on_the_documents_own_terms()
     {
-        var corpus = EncoderTests.Corpus();
-        using var bm25 = KeywordIndex.Bm25(corpus.Documents, Enumerable.Range(0, corpus.Documents.Count).ToArray(), _ => { });
-        var negatives = HardNegatives.Mine(bm25, corpus, depth: 5, _ => { });
+        var (corpus, negatives) = CorpusWithNegatives();
         var documents = Enumerable.Range(0, 200).ToArray();
         var strong = Settings(hardNegatives: 1) with { LearningRate = 0.03, QueryWeight = 0, DocWeight = 100, WarmupRatio = 0 };
         double OwnTermsKept(TrainingSettings settings)
