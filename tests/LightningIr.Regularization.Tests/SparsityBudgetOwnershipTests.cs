@@ -96,7 +96,7 @@ public sealed class SparsityBudgetOwnershipTests
         budget.Update(TestLosses.Output(SparsityBudgetTests.WithNonZeros(5, 5), SparsityBudgetTests.WithNonZeros(30, 30), queryMask: zeros(2, ScalarType.Bool)));
         budget.MeasuredFlops.Should().BeNull();
         budget.State.Flops.Should().Be(before.Flops);
-        budget.State.QueryMultiplier.Should().Be(before.QueryMultiplier);
+        budget.State.QueryWeight.Should().Be(before.QueryWeight);
         budget.State.PreviousDocFractions![29].Should().Be(1, "the documents were measured, for the next queries");
     }
 
@@ -210,9 +210,9 @@ public sealed class SparsityBudgetOwnershipTests
         l0.Update(Batch(5, 40));
         l0.State.LawVersion.Should().Be(SparsityBudgetState.CurrentLawVersion);
         FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 0 })).Should().Throw<ArgumentException>()
-            .WithMessage("The state was saved by control law version 0 (a budget from before the law was versioned), but this budget runs version 2*");
-        FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 3 })).Should().Throw<ArgumentException>()
-            .WithMessage("The state was saved by control law version 3, but*");
+            .WithMessage("The state was saved by control law version 0 (a budget from before the law was versioned), but this budget runs version 3*");
+        FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 2 })).Should().Throw<ArgumentException>()
+            .WithMessage("The state was saved by control law version 2, but*", "a state of the previous law (a reference walked at a pace) is refused");
         FluentActions.Invoking(() => l0.LoadState(l0.State with { PreviousDocFractions = new double[Length] })).Should().Throw<ArgumentException>()
             .WithMessage("*document fractions in [0, 1] only for a FLOPS target*");
         var flops = new SparsityBudget(new FlopsRegularization(), flops: 1);
@@ -227,10 +227,14 @@ public sealed class SparsityBudgetOwnershipTests
         flops.LoadState(flops.State with { PreviousDocFractions = null });
         flops.Update(Batch(5, 40));
         flops.Step.Should().Be(2, "a state without fractions measures the queries against their own batch once");
-        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.2 } })).Should().Throw<ArgumentException>();
-        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.001 } })).Should().Throw<ArgumentException>();
-        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = double.NaN } })).Should().Throw<ArgumentException>();
-        flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.08 } });
-        flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Pace = 0.01 } });
+        var limit = Math.Log(80);
+        foreach (var bad in new[] { double.NaN, limit + 1e-6, -limit - 1e-6 })
+        {
+            FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = bad } })).Should().Throw<ArgumentException>($"a rise of {bad} is beyond the windup limit");
+        }
+
+        FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Velocity = double.PositiveInfinity } })).Should().Throw<ArgumentException>();
+        flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = limit, Velocity = -0.5 } });
+        flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = -limit } });
     }
 }

@@ -8,8 +8,8 @@ namespace LightningIr.Regularization;
 /// </summary>
 /// <remarks>
 /// No Lightning IR counterpart: Lightning IR, SPLADE and sentence-transformers set λ by hand. Each weight is a Lagrange
-/// multiplier of its sparsity constraint, moved by dual ascent on its logarithm towards a reference that walks from the
-/// measured level to the target while the model follows, with a bounded proportional term, as in CoFi pruning
+/// multiplier of its sparsity constraint, moved by dual ascent on its logarithm while the model is slower than the speed
+/// the budget asks of it, and braked by the model's velocity (the derivative term of a PID controller), as in CoFi pruning
 /// (Xia et al., ACL 2022), Gallego-Posada et al., "Controlled Sparsity via Constrained Optimization" (NeurIPS 2022) and
 /// Stooke et al., "Responsive Safety in Reinforcement Learning by PID Lagrangian Methods" (ICML 2020). The guide
 /// <c>docs/sparsity-budgets.md</c> states the law, its measured hit rate and what each <see cref="Status"/> means.
@@ -39,11 +39,10 @@ public sealed class SparsityBudget
     /// computes it; both weights move by the same factor. Not together with L0 targets.
     /// </param>
     /// <param name="warmupSteps">
-    /// 0 (default): the budget steers by a reference that moves from the first measurement to the target, by 1% per update
-    /// at first and faster (up to 8%) while the model keeps up, and only while the model follows. Otherwise the reference moves geometrically from the first measurement to
-    /// the target over this many updates, whether the model follows or not.
+    /// 0 (default): the budget steers to the target itself, asking the model for a speed that shrinks as it gets close.
+    /// Otherwise the level it steers to moves geometrically from the first measurement to the target over this many updates.
     /// </param>
-    /// <param name="updateRate">The integrator's rate: the change of ln λ per unit of ln(measured / reference) while the model lags; finite and &gt; 0, 0.1 when <see langword="null"/>.</param>
+    /// <param name="updateRate">The integrator's rate: the change of ln λ per update per unit of ln(measured / target), the error clipped to ±ln 2, while the model is slower than asked; finite and &gt; 0, 0.2 when <see langword="null"/>.</param>
     /// <param name="minWeight">The smallest weight the budget sets: finite and &gt; 0, 1e-10 when <see langword="null"/>.</param>
     /// <param name="maxWeight">The largest weight the budget sets: finite and ≥ <paramref name="minWeight"/>, 1e10 when <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="regularizer"/> is null.</exception>
@@ -96,7 +95,7 @@ public sealed class SparsityBudget
         Settings = new SparsityBudgetSettings(queryL0, docL0, flops, warmupSteps, rate, min, max);
         targetsKey = FormattableString.Invariant($"queryL0 {Describe(queryL0)}, docL0 {Describe(docL0)}, flops {Describe(flops)}");
         state = new SparsityBudgetState(
-            0, regularizer.QueryWeight, regularizer.DocWeight, regularizer.QueryWeight, regularizer.DocWeight, null, null, null, Settings, LawVersion: SparsityBudgetState.CurrentLawVersion);
+            0, regularizer.QueryWeight, regularizer.DocWeight, null, null, null, Settings, LawVersion: SparsityBudgetState.CurrentLawVersion);
     }
 
     /// <summary>The regularizer whose weights the budget sets.</summary>
@@ -114,10 +113,10 @@ public sealed class SparsityBudget
     /// <summary>The stated FLOPS target, or <see langword="null"/>.</summary>
     public double? Flops => Settings.Flops;
 
-    /// <summary>Updates over which an explicit warmup moves the targets from the first measurement to the stated values; 0 for the built-in reference.</summary>
+    /// <summary>Updates over which an explicit warmup moves the targets from the first measurement to the stated values; 0 to steer to the targets from the first update.</summary>
     public long WarmupSteps => Settings.WarmupSteps;
 
-    /// <summary>The integrator's rate: the change of ln λ per unit of ln(measured / reference) and update while the model lags.</summary>
+    /// <summary>The integrator's rate: the change of ln λ per update per unit of ln(measured / target) while the model is slower than asked.</summary>
     public double UpdateRate => Settings.UpdateRate;
 
     /// <summary>The smallest weight the budget sets.</summary>
@@ -151,7 +150,7 @@ public sealed class SparsityBudget
     /// <summary>The FLOPS figure of the last update's batch, or <see langword="null"/> before the first update, when it is not targeted or when a side had no vectors.</summary>
     public double? MeasuredFlops { get; private set; }
 
-    /// <summary>The query L0 level the budget steered to at the last update: on its way from the first measurement to <see cref="QueryL0"/>, then <see cref="QueryL0"/>.</summary>
+    /// <summary>The query L0 level the budget steered to at the last update: <see cref="QueryL0"/>, or an explicit warmup's level on its way there.</summary>
     public double? CurrentQueryL0Target => state.QueryL0?.Reference ?? QueryL0;
 
     /// <summary>The document L0 level the budget steered to at the last update.</summary>
@@ -194,12 +193,12 @@ public sealed class SparsityBudget
                 nameof(value));
         }
 
-        if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight) || !IsWeight(value.QueryMultiplier) || !IsWeight(value.DocMultiplier)
+        if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight)
             || !Fits(value.QueryL0, QueryL0, value.Step) || !Fits(value.DocL0, DocL0, value.Step) || !Fits(value.Flops, Flops, value.Step)
             || (value.PreviousDocFractions is { } fractions && (Flops is null || !Array.TrueForAll(fractions, f => f >= 0 && f <= 1))))
         {
             throw new ArgumentException(
-                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights and multipliers finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a pace and an anchor step within their ranges, and document fractions in [0, 1] only for a FLOPS target.",
+                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a finite velocity, a rise within ±ln 80 and an anchor step within range, and document fractions in [0, 1] only for a FLOPS target.",
                 nameof(value));
         }
 
@@ -300,16 +299,16 @@ public sealed class SparsityBudget
         var measuredFlops = Flops is not null && queryVectors && against is not null ? FlopsFigure(counts, against) : (double?)null;
         Regularizer.Steer(this);
         var step = state.Step + 1;
-        // The multipliers start from the regularizer's weights at the first update, so a budget can take over after a schedule.
-        var query = new Side(state.Step == 0 ? Regularizer.QueryWeight : state.QueryMultiplier, Regularizer.QueryWeight);
-        var doc = new Side(state.Step == 0 ? Regularizer.DocWeight : state.DocMultiplier, Regularizer.DocWeight);
+        // The weights start from the regularizer's at the first update, so a budget can take over after a schedule; later
+        // the regularizer holds the budget's own (it refuses anyone else's write).
+        var query = Regularizer.QueryWeight;
+        var doc = Regularizer.DocWeight;
         var flopsState = Control(state.Flops, measuredFlops, Flops, RegularizationSide.Both, step, ref query, ref doc);
         var queryState = Control(state.QueryL0, measuredQuery, QueryL0, RegularizationSide.Query, step, ref query, ref doc);
         var docState = Control(state.DocL0, measuredDoc, DocL0, RegularizationSide.Doc, step, ref query, ref doc);
 
-        Regularizer.SetSteeredWeights(query.Applied, doc.Applied);
-        state = new SparsityBudgetState(
-            step, query.Applied, doc.Applied, query.Multiplier, doc.Multiplier, queryState, docState, flopsState, Settings, docFractions, SparsityBudgetState.CurrentLawVersion);
+        Regularizer.SetSteeredWeights(query, doc);
+        state = new SparsityBudgetState(step, query, doc, queryState, docState, flopsState, Settings, docFractions, SparsityBudgetState.CurrentLawVersion);
         MeasuredQueryL0 = measuredQuery;
         MeasuredDocL0 = measuredDoc;
         MeasuredFlops = measuredFlops;
@@ -317,10 +316,11 @@ public sealed class SparsityBudget
 
 
     /// <summary>
-    /// One target's update (<see cref="SparsityControl"/>): moves the multipliers of the sides it sets (one side for an L0
-    /// target, both for FLOPS) and sets their applied weights. Without a measurement, everything stays.
+    /// One target's update (<see cref="SparsityControl"/>): moves the weights of the sides it sets (one side for an L0
+    /// target, both for FLOPS) by the same factor, within [<see cref="MinWeight"/>, <see cref="MaxWeight"/>]. Without a
+    /// measurement, everything stays.
     /// </summary>
-    private SparsityTargetState? Control(SparsityTargetState? previous, double? measured, double? target, RegularizationSide sides, long step, ref Side query, ref Side doc)
+    private SparsityTargetState? Control(SparsityTargetState? previous, double? measured, double? target, RegularizationSide sides, long step, ref double query, ref double doc)
     {
         if (target is not double stated || measured is not double now)
         {
@@ -328,23 +328,22 @@ public sealed class SparsityBudget
         }
 
         var move = SparsityControl.Advance(previous, now, stated, step, WarmupSteps, UpdateRate);
-        var reaction = Math.Exp(SparsityControl.ProportionalGain * move.Reaction);
         var setsQuery = sides.HasFlag(RegularizationSide.Query);
         var setsDoc = sides.HasFlag(RegularizationSide.Doc);
         if (setsQuery)
         {
-            query = query.Moved(move.LogChange, reaction, this);
+            query = Bound(query * Math.Exp(move.LogChange));
         }
 
         if (setsDoc)
         {
-            doc = doc.Moved(move.LogChange, reaction, this);
+            doc = Bound(doc * Math.Exp(move.LogChange));
         }
 
         var status = SparsityControl.Classify(
             move.State, stated, isL0: sides != RegularizationSide.Both, step,
-            atMinWeight: (!setsQuery || query.Multiplier <= MinWeight) && (!setsDoc || doc.Multiplier <= MinWeight),
-            atMaxWeight: (setsQuery && query.Multiplier >= MaxWeight) || (setsDoc && doc.Multiplier >= MaxWeight));
+            atMinWeight: (!setsQuery || query <= MinWeight) && (!setsDoc || doc <= MinWeight),
+            atMaxWeight: (setsQuery && query >= MaxWeight) || (setsDoc && doc >= MaxWeight));
         return move.State with { Status = status };
     }
 
@@ -407,7 +406,7 @@ public sealed class SparsityBudget
     private static bool Fits(SparsityTargetState? target, double? stated, long step) => target is null
         || (stated is not null && IsWeight(target.Start) && IsLevel(target.Reference) && IsLevel(target.Smoothed) && IsLevel(target.Anchor)
             && target.AnchorStep >= 0 && target.AnchorStep <= step && Enum.IsDefined(target.Status)
-            && target.Pace >= SparsityControl.MinPace && target.Pace <= SparsityControl.MaxPace && double.IsFinite(target.Rise));
+            && double.IsFinite(target.Velocity) && Math.Abs(target.Rise) <= Math.Log(SparsityControl.WindupLimit) + SparsityControl.LevelTolerance);
 
     private static void CheckTargetFits(double? target, long length, string name)
     {
@@ -428,15 +427,4 @@ public sealed class SparsityBudget
     private static bool IsWeight(double value) => double.IsFinite(value) && value >= 0;
 
     private static bool IsLevel(double value) => double.IsFinite(value) && value > 0;
-
-    /// <summary>One weight: its accumulated multiplier and the weight the loss reads.</summary>
-    private readonly record struct Side(double Multiplier, double Applied)
-    {
-        /// <summary>ln μ moves by <paramref name="logChange"/> within the bounds; the weight is μ times the proportional reaction, within the bounds.</summary>
-        internal Side Moved(double logChange, double reaction, SparsityBudget budget)
-        {
-            var multiplier = budget.Bound(Multiplier * Math.Exp(logChange));
-            return new Side(multiplier, budget.Bound(multiplier * reaction));
-        }
-    }
 }

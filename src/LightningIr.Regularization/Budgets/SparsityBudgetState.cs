@@ -9,8 +9,6 @@ namespace LightningIr.Regularization;
 /// <param name="Step">The number of updates so far.</param>
 /// <param name="QueryWeight">The query weight λq the budget set last.</param>
 /// <param name="DocWeight">The document weight λd the budget set last.</param>
-/// <param name="QueryMultiplier">The accumulated multiplier of λq: the weight before this step's proportional reaction.</param>
-/// <param name="DocMultiplier">The accumulated multiplier of λd.</param>
 /// <param name="QueryL0">The query L0 target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
 /// <param name="DocL0">The document L0 target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
 /// <param name="Flops">The FLOPS target's controller, or <see langword="null"/> before its first measurement or when not targeted.</param>
@@ -27,8 +25,6 @@ public sealed record SparsityBudgetState(
     long Step,
     double QueryWeight,
     double DocWeight,
-    double QueryMultiplier,
-    double DocMultiplier,
     SparsityTargetState? QueryL0,
     SparsityTargetState? DocL0,
     SparsityTargetState? Flops,
@@ -36,26 +32,25 @@ public sealed record SparsityBudgetState(
     double[]? PreviousDocFractions = null,
     int LawVersion = 0)
 {
-    /// <summary>The version of the control law this library's budgets run: 2 (an adaptive pace and a bounded windup; version 1, unnumbered, walked 1% per update).</summary>
-    public const int CurrentLawVersion = 2;
+    /// <summary>
+    /// The version of the control law this library's budgets run: 3 (λ moved by the model's speed towards the target, with
+    /// the windup bounded both ways; version 2 walked a reference at an adaptive pace, version 1, unnumbered, at 1% per update).
+    /// </summary>
+    public const int CurrentLawVersion = 3;
 }
 
 /// <summary>One target's controller between updates (see <c>docs/sparsity-budgets.md</c>, "How it moves λ").</summary>
 /// <remarks>No Lightning IR counterpart.</remarks>
 /// <param name="Start">The first measurement.</param>
-/// <param name="Reference">The level the budget steers the measurement to now: it moves from <paramref name="Start"/> to the target while the model follows.</param>
+/// <param name="Reference">The level the budget steers the measurement to now: the target, or an explicit warmup's level on its way there from <paramref name="Start"/>.</param>
 /// <param name="Smoothed">The measurement smoothed over about ten updates (geometrically), which the status reads.</param>
-/// <param name="Anchor">The smoothed measurement when it last moved by more than 10%, or was within 10% of the target.</param>
+/// <param name="Anchor">The smoothed measurement when it last moved by more than 5%, or was within 10% of the target.</param>
 /// <param name="AnchorStep">The update at which <paramref name="Anchor"/> was taken.</param>
 /// <param name="Status">The target's status after the last update.</param>
-/// <param name="Pace">The reference's current pace: its largest change of ln per update.</param>
-/// <param name="Rise">How far ln μ has risen since <paramref name="AnchorStep"/>; it may rise to ln 20.</param>
+/// <param name="Velocity">The smoothed measurement's velocity: a running mean of its change of ln per update (negative: getting sparser).</param>
+/// <param name="Rise">How far ln λ has moved since <paramref name="AnchorStep"/>; it stays within ±ln 80.</param>
 public sealed record SparsityTargetState(
-    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status, double Pace = SparsityTargetState.InitialPace, double Rise = 0)
-{
-    /// <summary>The pace a reference starts with: 1% per update.</summary>
-    public const double InitialPace = 0.01;
-}
+    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status, double Velocity = 0, double Rise = 0);
 
 /// <summary>The targets and options of a <see cref="SparsityBudget"/>, as its state records them.</summary>
 /// <remarks>No Lightning IR counterpart.</remarks>

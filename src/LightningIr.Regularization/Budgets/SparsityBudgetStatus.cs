@@ -11,21 +11,22 @@ public enum SparsityBudgetStatus
     Tracking,
 
     /// <summary>
-    /// The model is more than 10% sparser than the target with the weight at <see cref="SparsityBudget.MinWeight"/>, and did
+    /// The model is more than 10% sparser than the target with the weight at its floor (<see cref="SparsityBudget.MinWeight"/>,
+    /// or lowered 80 times since the measurement last moved), and did
     /// not start more than 10% denser than the target: the ranking loss alone is sparser than the budget, which then costs
     /// nothing (the constraint is slack).
     /// </summary>
     Slack,
 
-    /// <summary>The reference the budget steers by is still on its way from the first measurement to the stated target.</summary>
+    /// <summary>Before the first update, or an explicit warmup's level is still on its way from the first measurement to the stated target.</summary>
     Warmup,
 
-    /// <summary>The reference is within float rounding of the target and the measurement is approaching it, not yet within ±10%.</summary>
+    /// <summary>The budget steers to the stated target and the measurement is more than 10% off it, with the weight still free to move.</summary>
     Converging,
 
     /// <summary>
     /// The measurement has stopped responding while the model is more than 10% denser than the target: the smoothed
-    /// measurement has stayed within 10% of one level for 200 updates, or the weight has risen 20 times above its value
+    /// measurement has stayed within 5% of its anchor for 200 updates, or the weight has risen 80 times above its value
     /// there, or it is at <see cref="SparsityBudget.MaxWeight"/>. The weight no longer grows until the measurement moves
     /// again.
     /// </summary>
@@ -34,7 +35,7 @@ public enum SparsityBudgetStatus
     /// <summary>
     /// The targeted vectors are empty, or nearly so (for L0, below a tenth of the target or one term per vector; for FLOPS,
     /// below a hundredth of the target), or the budget drove them from more than 10% above the target to more than 10% below
-    /// it and holds the weight at <see cref="SparsityBudget.MinWeight"/>: their terms died.
+    /// it and holds the weight at its floor: their terms died.
     /// </summary>
     Collapsed,
 }
