@@ -228,6 +228,12 @@ public sealed class SparsityBudgetControlTests
         warm.Update(Batch(20, 30));
         warm.CurrentDocL0Target.Should().BeApproximately(Math.Exp((0.9 * Math.Log(30)) + (0.1 * Math.Log(3))), 1e-9, "a tenth of the way from 30 to 3");
         warm.Status.Should().Be(SparsityBudgetStatus.Warmup);
+        var warmQuery = new SparsityBudget(new FlopsRegularization(), queryL0: 2, warmupSteps: 10);
+        warmQuery.Update(Batch(20, 30));
+        warmQuery.CurrentQueryL0Target.Should().BeApproximately(Math.Exp((0.9 * Math.Log(20)) + (0.1 * Math.Log(2))), 1e-9);
+        var warmFlops = new SparsityBudget(new FlopsRegularization(), flops: 1, warmupSteps: 10);
+        warmFlops.Update(Batch(20, 20));
+        warmFlops.CurrentFlopsTarget.Should().Be(warmFlops.State.Flops!.Reference).And.BeGreaterThan(1, "a tenth of the way from the first measurement");
     }
 
     [Fact]
