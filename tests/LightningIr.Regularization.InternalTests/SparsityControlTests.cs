@@ -98,7 +98,7 @@ public sealed class SparsityControlTests
     [Fact]
     public void The_weight_moves_at_most_eighty_times_either_way_from_its_value_at_the_anchor()
     {
-        var limit = Math.Log(SparsityControl.WindupLimit);
+        var limit = SparsityControl.MaxRise;
         var near = SparsityControl.Advance(State(20, anchor: 20, anchorStep: 1, rise: limit - 0.01), 20, 10, 5, 0, Rate);
         near.LogChange.Should().BeApproximately(0.01, 1e-12, "the rise stops at ln 80");
         near.State.Rise.Should().BeApproximately(limit, 1e-12);
@@ -169,7 +169,7 @@ public sealed class SparsityControlTests
     [Fact]
     public void Each_status_rule_holds_at_its_boundary()
     {
-        var limit = Math.Log(SparsityControl.WindupLimit);
+        var limit = SparsityControl.MaxRise;
         SparsityBudgetStatus Classify(double reference, double smoothed, long step = 1, long anchorStep = 0, bool atMin = false, bool atMax = false, double start = 1000, double rise = 0) =>
             SparsityControl.Classify(State(smoothed, reference, anchorStep: anchorStep, start: start, rise: rise), 10, isL0: true, step, atMin, atMax);
 

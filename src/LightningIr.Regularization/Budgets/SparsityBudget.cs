@@ -406,11 +406,7 @@ public sealed class SparsityBudget
     private static bool Fits(SparsityTargetState? target, double? stated, long step) => target is null
         || (stated is not null && IsWeight(target.Start) && IsLevel(target.Reference) && IsLevel(target.Smoothed) && IsLevel(target.Anchor)
             && target.AnchorStep >= 0 && target.AnchorStep <= step && Enum.IsDefined(target.Status)
-            && double.IsFinite(target.Velocity) && WithinWindup(target.Rise));
-
-    /// <summary>Whether a rise is one the law can leave: within ±ln 80, give or take rounding.</summary>
-    // Stryker disable once Equality : the bound is 1e-9 beyond the limit, a boundary met only on a set of measure zero.
-    private static bool WithinWindup(double rise) => Math.Abs(rise) <= Math.Log(SparsityControl.WindupLimit) + SparsityControl.LevelTolerance;
+            && double.IsFinite(target.Velocity) && SparsityControl.WithinWindup(target.Rise));
 
     private static void CheckTargetFits(double? target, long length, string name)
     {

@@ -61,6 +61,9 @@ internal static class SparsityControl
     /// <summary>How far λ may move from its value at the anchor, either way: 80×.</summary>
     internal const double WindupLimit = 80;
 
+    /// <summary>ln <see cref="WindupLimit"/>: the largest |change of ln λ| since the anchor.</summary>
+    internal static readonly double MaxRise = Math.Log(WindupLimit);
+
     /// <summary>Levels closer than this (in ln) are the same level.</summary>
     internal const double LevelTolerance = 1e-9;
 
@@ -95,7 +98,7 @@ internal static class SparsityControl
             change = Math.Min(change, 0);
         }
 
-        change = Math.Clamp(change, -Math.Log(WindupLimit) - rise, Math.Log(WindupLimit) - rise);
+        change = Math.Clamp(change, -MaxRise - rise, MaxRise - rise);
         var state = new SparsityTargetState(
             start,
             level,
@@ -114,7 +117,11 @@ internal static class SparsityControl
     /// </summary>
     // Stryker disable once Equality : boundaries of continuous levels (10% above the target, the windup limit less 1e-9), met only on a set of measure zero.
     internal static bool Stalled(double smoothed, double target, long step, long anchorStep, double rise)
-        => Math.Log(smoothed / target) > Tolerance && (step - anchorStep >= Patience || rise >= Math.Log(WindupLimit) - LevelTolerance);
+        => Math.Log(smoothed / target) > Tolerance && (step - anchorStep >= Patience || rise >= MaxRise - LevelTolerance);
+
+    /// <summary>Whether a rise is one this law can leave in a state: within ±<see cref="MaxRise"/>, give or take rounding.</summary>
+    // Stryker disable once Equality : the bound is 1e-9 beyond the limit, a boundary met only on a set of measure zero.
+    internal static bool WithinWindup(double rise) => Math.Abs(rise) <= MaxRise + LevelTolerance;
 
     /// <summary>The target's status once the weights have moved, read from its state.</summary>
     internal static SparsityBudgetStatus Classify(SparsityTargetState state, double target, bool isL0, long step, bool atMinWeight, bool atMaxWeight)
@@ -123,7 +130,7 @@ internal static class SparsityControl
         var ratio = state.Smoothed / target;
         // λ as low as it goes: at the smallest weight, or lowered the whole windup limit since the measurement last moved.
         // Stryker disable once Equality : a boundary 1e-9 inside the limit, met only on a set of measure zero.
-        var atFloor = atMinWeight || state.Rise <= -Math.Log(WindupLimit) + LevelTolerance;
+        var atFloor = atMinWeight || state.Rise <= -MaxRise + LevelTolerance;
         // Driven from above the target to below it, and held there with λ at its floor: the penalty killed terms, which do
         // not come back. A model that started sparser than the target is sparse by itself (Slack).
         // Stryker disable once Equality : boundaries of continuous levels, met only on a set of measure zero.
