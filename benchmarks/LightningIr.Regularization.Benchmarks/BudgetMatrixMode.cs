@@ -5,7 +5,7 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// <c>-- budget-matrix [tuning|test] [case…]</c>: runs the closed-loop tuning or test set of budget trainings (or the given
-/// cases of it) with the library's defaults (two at a time, one TorchSharp thread each) and prints the guide's hit table
+/// cases of it) with the library's defaults (one at a time, on one TorchSharp thread) and prints the guide's hit table
 /// as Markdown; <c>-- budget-matrix [tuning|test] trace &lt;case&gt; [every]</c> prints one training's trace.
 /// </summary>
 public static class BudgetMatrixMode
@@ -35,21 +35,23 @@ public static class BudgetMatrixMode
         var rows = new string[cases.Count];
         var hits = 0;
         var started = DateTime.UtcNow;
-        Parallel.For(0, cases.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        // One training at a time on one thread (TorchSharp's optimizers can fail with "Unknown scalar type" when two step in
+        // parallel threads of one process); to use two cores, run two processes on halves of the set.
+        TorchSharp.torch.set_num_threads(1);
+        for (var i = 0; i < cases.Count; i++)
         {
-            TorchSharp.torch.set_num_threads(1);
             var run = ClosedLoop.Run(cases[i]);
             var verdicts = ClosedLoop.Judge(run);
             var hit = verdicts.TrueForAll(v => v.Hit);
             if (hit)
             {
-                Interlocked.Increment(ref hits);
+                hits++;
             }
 
             rows[i] = string.Create(CultureInfo.InvariantCulture,
                 $"| {cases[i]} | {string.Join("; ", verdicts)} | {run.QueryWeights[^1]:G2} / {run.DocWeights[^1]:G2} | {run.Statuses[^1]} | {(hit ? "yes" : "**no**")} |");
             Console.Error.WriteLine(rows[i]);
-        });
+        }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The {set} set, {cases.Count} cases:"));
         Console.WriteLine("| case | reached over the last 15% of steps | final λq / λd | final status | hit |");
