@@ -12,8 +12,8 @@ public sealed class SparsityControlTests
 
     private static SparsityTargetState State(
         double smoothed, double reference = 10, double anchor = 1, long anchorStep = 0, SparsityBudgetStatus status = SparsityBudgetStatus.Converging,
-        double start = 1000, double velocity = 0, double rise = 0) =>
-        new(start, reference, smoothed, anchor, anchorStep, status, velocity, rise);
+        double start = 1000, double velocity = 0, double rise = 0, long heldSince = -1) =>
+        new(start, reference, smoothed, anchor, anchorStep, status, velocity, rise, heldSince);
 
     /// <summary>A previous state whose velocity, after an update that measures its smoothed level again, is <paramref name="velocity"/>.</summary>
     private static SparsityTargetState Moving(double smoothed, double velocity, double anchor = 1) =>
@@ -33,6 +33,7 @@ public sealed class SparsityControlTests
         move.State.AnchorStep.Should().Be(3);
         move.State.Status.Should().Be(SparsityBudgetStatus.Warmup);
         move.State.Velocity.Should().Be(0);
+        move.State.HeldSince.Should().Be(-1, "8× the target is not within 10% of it");
         move.LogChange.Should().BeApproximately(Rate * Ln2, 1e-12, "8× the target is clipped to a factor 2, and a still model is slower than asked");
         move.State.Rise.Should().Be(move.LogChange);
     }
@@ -47,6 +48,38 @@ public sealed class SparsityControlTests
         var change = 0.1 * Math.Log(51.0 / 50);
         move.State.Smoothed.Should().BeApproximately(Math.Exp(Math.Log(50) + change), 1e-12);
         move.State.Velocity.Should().BeApproximately(0.01 + (0.2 * (change - 0.01)), 1e-15);
+    }
+
+    [Fact]
+    public void A_target_is_held_from_the_update_its_smoothed_level_enters_ten_percent_until_it_leaves()
+    {
+        long HeldSince(SparsityTargetState previous, double measured, long step = 7) =>
+            SparsityControl.Advance(previous, measured, 10, step, warmupSteps: 0, Rate).State.HeldSince;
+
+        HeldSince(State(10.99), 10.99).Should().Be(7, "just inside the edge, 10% above: inside from this update");
+        HeldSince(State(9.1), 9.1).Should().Be(7, "9.1 is within 10% of 10 in ln");
+        HeldSince(State(10, heldSince: 3), 10).Should().Be(3, "held since update 3, and still inside");
+        HeldSince(State(11.5, heldSince: 3), 11.5).Should().Be(-1, "the level left the band: the hold starts again");
+        HeldSince(State(8.9, heldSince: 3), 8.9).Should().Be(-1);
+        HeldSince(State(10.9), 30).Should().Be(-1, "one measurement of 30 lifts the smoothed level above 11");
+        SparsityControl.Advance(null, 10.5, 10, step: 1, warmupSteps: 0, Rate).State.HeldSince.Should().Be(1, "a first measurement inside starts the hold");
+    }
+
+    [Fact]
+    public void Tracking_needs_25_held_updates_and_a_target_near_but_not_held_is_neither_slack_nor_unreachable()
+    {
+        SparsityBudgetStatus Classify(double smoothed, long heldSince, bool atMin = false, bool atMax = false, double reference = 10, double start = 1000) =>
+            SparsityControl.Classify(State(smoothed, reference, start: start, heldSince: heldSince), 10, isL0: true, 100, atMin, atMax);
+
+        SparsityControl.Hold.Should().Be(25);
+        Classify(10, 75).Should().Be(SparsityBudgetStatus.Tracking, "held 25 updates");
+        Classify(10, 76).Should().Be(SparsityBudgetStatus.Converging, "held 24 updates: it may only be passing through");
+        Classify(10, -1).Should().Be(SparsityBudgetStatus.Converging, "not held");
+        Classify(9.5, -1, atMin: true, start: 8).Should().Be(SparsityBudgetStatus.Converging, "near the target is not slack, whatever λ does");
+        Classify(10.5, -1, atMax: true).Should().Be(SparsityBudgetStatus.Converging, "near the target is not unreachable at the largest weight");
+        Classify(10.5, -1, reference: 12).Should().Be(SparsityBudgetStatus.Warmup, "an explicit warmup's level is still on its way");
+        Classify(20, -1, atMax: true).Should().Be(SparsityBudgetStatus.Unreachable, "off the target, the rules are as before");
+        Classify(5, -1, atMin: true, start: 8).Should().Be(SparsityBudgetStatus.Slack);
     }
 
     [Fact]
@@ -170,8 +203,11 @@ public sealed class SparsityControlTests
     public void Each_status_rule_holds_at_its_boundary()
     {
         var limit = SparsityControl.MaxRise;
-        SparsityBudgetStatus Classify(double reference, double smoothed, long step = 1, long anchorStep = 0, bool atMin = false, bool atMax = false, double start = 1000, double rise = 0) =>
-            SparsityControl.Classify(State(smoothed, reference, anchorStep: anchorStep, start: start, rise: rise), 10, isL0: true, step, atMin, atMax);
+        // A state within 10% of the target is held from its first update, as Advance keeps it (tested above).
+        SparsityBudgetStatus Classify(double reference, double smoothed, long step = 30, long anchorStep = 0, bool atMin = false, bool atMax = false, double start = 1000, double rise = 0) =>
+            SparsityControl.Classify(
+                State(smoothed, reference, anchorStep: anchorStep, start: start, rise: rise, heldSince: Math.Abs(Math.Log(smoothed / 10)) <= Math.Log(1.1) ? 1 : -1),
+                10, isL0: true, step, atMin, atMax);
 
         (11.0 / 10).Should().Be(1.1, "the tolerance's edge is reachable exactly");
         Classify(10, 11).Should().Be(SparsityBudgetStatus.Tracking, "within 10%, edge included");

@@ -45,8 +45,11 @@ public sealed class SparsityBudgetControlTests
         collapsed.Status.Should().Be(SparsityBudgetStatus.Collapsed);
 
         var tracking = new SparsityBudget(new FlopsRegularization(1, 1), docL0: 10);
-        tracking.Update(Batch(5, 10));
-        tracking.Status.Should().Be(SparsityBudgetStatus.Tracking);
+        for (var i = 1; i <= 26; i++)
+        {
+            tracking.Update(Batch(5, 10));
+            tracking.Status.Should().Be(i <= 25 ? SparsityBudgetStatus.Converging : SparsityBudgetStatus.Tracking, $"held since update 1, read at update {i}");
+        }
 
         var slack = new SparsityBudget(new FlopsRegularization(1, 1), queryL0: 50, docL0: 10, minWeight: 1e-3);
         for (var i = 0; i < 300; i++)
@@ -339,6 +342,15 @@ public sealed class SparsityBudgetControlTests
             FluentActions.Invoking(() => budget.LoadState(budget.State with { DocL0 = budget.State.DocL0! with { Smoothed = level } }))
                 .Should().Throw<ArgumentException>().WithMessage("*is not one a budget can be in*");
         }
+
+        foreach (var heldSince in new[] { -2L, budget.Step + 1 })
+        {
+            FluentActions.Invoking(() => budget.LoadState(budget.State with { DocL0 = budget.State.DocL0! with { HeldSince = heldSince } }))
+                .Should().Throw<ArgumentException>().WithMessage("*held-since steps within range*");
+        }
+
+        budget.LoadState(budget.State with { DocL0 = budget.State.DocL0! with { HeldSince = budget.Step } });
+        budget.State.DocL0!.HeldSince.Should().Be(budget.Step, "held since the last update: in range");
     }
 
     [Fact]

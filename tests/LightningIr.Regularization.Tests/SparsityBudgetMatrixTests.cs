@@ -10,8 +10,8 @@ namespace LightningIr.Regularization.Tests;
 /// </summary>
 public sealed class SparsityBudgetMatrixTests
 {
-    /// <summary>The test set's hits when the constants of the law's version 3 were fixed (2026-12-07, seed 20261208): 20 of 48.</summary>
-    private const int Reached = 20;
+    /// <summary>The test set's hits when the law's version 4 was fixed (2026-12-07, seed 20261209): 15 of 48.</summary>
+    private const int Reached = 15;
 
     [Fact]
     public void The_defaults_hit_the_test_set_at_the_rate_they_reached_less_a_margin_of_two()

@@ -210,9 +210,11 @@ public sealed class SparsityBudgetOwnershipTests
         l0.Update(Batch(5, 40));
         l0.State.LawVersion.Should().Be(SparsityBudgetState.CurrentLawVersion);
         FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 0 })).Should().Throw<ArgumentException>()
-            .WithMessage("The state was saved by control law version 0 (a budget from before the law was versioned), but this budget runs version 3*");
+            .WithMessage("The state was saved by control law version 0 (a budget from before the law was versioned), but this budget runs version 4*");
         FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 2 })).Should().Throw<ArgumentException>()
-            .WithMessage("The state was saved by control law version 2, but*", "a state of the previous law (a reference walked at a pace) is refused");
+            .WithMessage("The state was saved by control law version 2, but*", "a state of an earlier law (a reference walked at a pace) is refused");
+        FluentActions.Invoking(() => l0.LoadState(l0.State with { LawVersion = 3 })).Should().Throw<ArgumentException>()
+            .WithMessage("The state was saved by control law version 3, but*", "a state of the previous law keeps no hold for its status");
         FluentActions.Invoking(() => l0.LoadState(l0.State with { PreviousDocFractions = new double[Length] })).Should().Throw<ArgumentException>()
             .WithMessage("*document fractions in [0, 1] only for a FLOPS target*");
         var flops = new SparsityBudget(new FlopsRegularization(), flops: 1);

@@ -198,7 +198,7 @@ public sealed class SparsityBudget
             || (value.PreviousDocFractions is { } fractions && (Flops is null || !Array.TrueForAll(fractions, f => f >= 0 && f <= 1))))
         {
             throw new ArgumentException(
-                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a finite velocity, a rise within ±ln 80 and an anchor step within range, and document fractions in [0, 1] only for a FLOPS target.",
+                $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a finite velocity, a rise within ±ln 80 and anchor and held-since steps within range, and document fractions in [0, 1] only for a FLOPS target.",
                 nameof(value));
         }
 
@@ -405,7 +405,7 @@ public sealed class SparsityBudget
 
     private static bool Fits(SparsityTargetState? target, double? stated, long step) => target is null
         || (stated is not null && IsWeight(target.Start) && IsLevel(target.Reference) && IsLevel(target.Smoothed) && IsLevel(target.Anchor)
-            && target.AnchorStep >= 0 && target.AnchorStep <= step && Enum.IsDefined(target.Status)
+            && target.AnchorStep >= 0 && target.AnchorStep <= step && target.HeldSince >= -1 && target.HeldSince <= step && Enum.IsDefined(target.Status)
             && double.IsFinite(target.Velocity) && SparsityControl.WithinWindup(target.Rise));
 
     private static void CheckTargetFits(double? target, long length, string name)

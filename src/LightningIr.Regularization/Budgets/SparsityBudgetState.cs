@@ -33,10 +33,11 @@ public sealed record SparsityBudgetState(
     int LawVersion = 0)
 {
     /// <summary>
-    /// The version of the control law this library's budgets run: 3 (λ moved by the model's speed towards the target, with
-    /// the windup bounded both ways; version 2 walked a reference at an adaptive pace, version 1, unnumbered, at 1% per update).
+    /// The version of the control law this library's budgets run: 4 (λ moved by the model's speed towards the target, with
+    /// the windup bounded both ways, and <c>Tracking</c> only for a target held 25 updates; version 3 moved λ the same way
+    /// and read <c>Tracking</c> from one update, version 2 walked a reference at an adaptive pace, version 1, unnumbered, at 1% per update).
     /// </summary>
-    public const int CurrentLawVersion = 3;
+    public const int CurrentLawVersion = 4;
 }
 
 /// <summary>One target's controller between updates (see <c>docs/sparsity-budgets.md</c>, "How it moves λ").</summary>
@@ -49,8 +50,12 @@ public sealed record SparsityBudgetState(
 /// <param name="Status">The target's status after the last update.</param>
 /// <param name="Velocity">The smoothed measurement's velocity: a running mean of its change of ln per update (negative: getting sparser).</param>
 /// <param name="Rise">How far ln λ has moved since <paramref name="AnchorStep"/>; it stays within ±ln 80.</param>
+/// <param name="HeldSince">
+/// The update from which <paramref name="Smoothed"/> has been within ±10% of the stated target without a break, or −1
+/// when it is not: a target reads <c>Tracking</c> once it has held 25 updates.
+/// </param>
 public sealed record SparsityTargetState(
-    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status, double Velocity = 0, double Rise = 0);
+    double Start, double Reference, double Smoothed, double Anchor, long AnchorStep, SparsityBudgetStatus Status, double Velocity = 0, double Rise = 0, long HeldSince = -1);
 
 /// <summary>The targets and options of a <see cref="SparsityBudget"/>, as its state records them.</summary>
 /// <remarks>No Lightning IR counterpart.</remarks>

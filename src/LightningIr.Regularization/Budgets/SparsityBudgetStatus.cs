@@ -7,7 +7,10 @@ namespace LightningIr.Regularization;
 /// <remarks>No Lightning IR counterpart: Lightning IR sets λ by hand and reports nothing of the kind.</remarks>
 public enum SparsityBudgetStatus
 {
-    /// <summary>The smoothed measurement is within ±10% of the stated target.</summary>
+    /// <summary>
+    /// The smoothed measurement has been within ±10% of the stated target for the last 25 updates: the target is held,
+    /// not passed through.
+    /// </summary>
     Tracking,
 
     /// <summary>
@@ -21,7 +24,10 @@ public enum SparsityBudgetStatus
     /// <summary>Before the first update, or an explicit warmup's level is still on its way from the first measurement to the stated target.</summary>
     Warmup,
 
-    /// <summary>The budget steers to the stated target and the measurement is more than 10% off it, with the weight still free to move.</summary>
+    /// <summary>
+    /// The budget steers to the stated target and the measurement is more than 10% off it, or within 10% but not yet held
+    /// there for 25 updates (arriving, or swinging through), with the weight still free to move.
+    /// </summary>
     Converging,
 
     /// <summary>

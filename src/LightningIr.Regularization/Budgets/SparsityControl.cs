@@ -1,7 +1,7 @@
 namespace LightningIr.Regularization;
 
 /// <summary>
-/// The control law of one sparsity target (version 3), in logarithms of the measurement m, the level t it steers to
+/// The control law of one sparsity target (version 4), in logarithms of the measurement m, the level t it steers to
 /// (the target, or an explicit warmup's level) and the weight λ (the guide's "How it moves λ"):
 /// <list type="number">
 /// <item>the smoothed measurement s (a running mean of ln m) and its velocity v (a running mean of the change of s);</item>
@@ -15,7 +15,8 @@ namespace LightningIr.Regularization;
 /// within ±ln <see cref="WindupLimit"/> of its value there; a target more than 10% denser than t whose λ has reached that
 /// limit, or whose s has not moved for <see cref="Patience"/> updates, is stalled: λ no longer grows.</item>
 /// </list>
-/// Statuses are read from the state this law keeps; the law reads no status.
+/// Statuses are read from the state this law keeps (<c>Tracking</c> needs s within ±10% of the target for
+/// <see cref="Hold"/> updates); the law reads no status.
 /// </summary>
 internal static class SparsityControl
 {
@@ -64,6 +65,9 @@ internal static class SparsityControl
     /// <summary>ln <see cref="WindupLimit"/>: the largest |change of ln λ| since the anchor.</summary>
     internal static readonly double MaxRise = Math.Log(WindupLimit);
 
+    /// <summary>Updates a target's smoothed measurement must have held within ±10% before it reads Tracking: a measurement that only passes through the band, or swings through it, does not.</summary>
+    internal const long Hold = 25;
+
     /// <summary>Levels closer than this (in ln) are the same level.</summary>
     internal const double LevelTolerance = 1e-9;
 
@@ -99,6 +103,9 @@ internal static class SparsityControl
         }
 
         change = Math.Clamp(change, -MaxRise - rise, MaxRise - rise);
+        // Stryker disable once Equality : boundaries of continuous levels, met only on a set of measure zero.
+        var inside = Math.Abs(smoothed - Math.Log(target)) <= Tolerance;
+        var heldSince = !inside ? -1 : previous is { HeldSince: >= 0 } ? previous.HeldSince : step;
         var state = new SparsityTargetState(
             start,
             level,
@@ -107,7 +114,8 @@ internal static class SparsityControl
             anchorStep,
             previous?.Status ?? SparsityBudgetStatus.Warmup,
             velocity,
-            rise + change);
+            rise + change,
+            heldSince);
         return new Move(state, change);
     }
 
@@ -140,17 +148,22 @@ internal static class SparsityControl
             return SparsityBudgetStatus.Collapsed;
         }
 
-        if (Math.Abs(Math.Log(ratio)) <= Tolerance)
+        if (state.HeldSince >= 0 && step - state.HeldSince >= Hold)
         {
             return SparsityBudgetStatus.Tracking;
         }
 
-        // Stryker disable once Equality : ratio = 1 is Tracking, returned above.
-        var denser = ratio > 1;
+        // Stryker disable once Equality : the tolerance's edge, a boundary of continuous levels (the edge is tested as included).
+        var near = Math.Abs(Math.Log(ratio)) <= Tolerance;
+
         // Stryker disable once Equality : a level exactly 1e-9 (in ln) from the target is a set of measure zero.
         var levelAtTarget = Math.Abs(Math.Log(state.Reference / target)) <= LevelTolerance;
-        return !denser && atFloor ? SparsityBudgetStatus.Slack
-            : denser && (atMaxWeight || Stalled(state.Smoothed, target, step, state.AnchorStep, state.Rise)) ? SparsityBudgetStatus.Unreachable
+        // Stryker disable once Equality : ratio = 1 is near the target, returned below.
+        var denser = ratio > 1;
+        // Near the target but not held there (arrived less than Hold updates ago, or swinging through): not there yet,
+        // whatever λ does.
+        return !near && !denser && atFloor ? SparsityBudgetStatus.Slack
+            : !near && denser && (atMaxWeight || Stalled(state.Smoothed, target, step, state.AnchorStep, state.Rise)) ? SparsityBudgetStatus.Unreachable
             : levelAtTarget ? SparsityBudgetStatus.Converging
             : SparsityBudgetStatus.Warmup;
     }
