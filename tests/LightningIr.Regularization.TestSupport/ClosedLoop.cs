@@ -77,6 +77,16 @@ public sealed record ClosedLoopVerdict(string Quantity, double Target, double Re
         $"{Quantity} {Reached:F1} of {Target}{(Unpenalised is double u ? $" (unpenalised {u:F1})" : string.Empty)}: {(Hit ? "hit" : "MISS")}");
 }
 
+/// <summary>One target searched by <see cref="ClosedLoop.BestFixedWeight"/>: the fixed λ that hit it, or the closest weights either side (the last that left it denser, the first that left it sparser), or excused because the unpenalised training already meets it.</summary>
+public sealed record FixedWeightVerdict(string Quantity, double Target, double? Weight, bool Excused, double? Denser, double? Sparser)
+{
+    /// <summary>Whether a fixed λ hit the target (or it was excused).</summary>
+    public bool Hit => Excused || Weight is not null;
+
+    public override string ToString() => FormattableString.Invariant(
+        $"{Quantity} {Target}: {(Excused ? "excused" : Weight is double w ? $"hit at λ = {w:G2}" : $"MISS (denser at {Denser:G2}, sparser at {Sparser:G2})")}");
+}
+
 /// <summary>Runs and judges closed-loop budget trainings; the budget tests and the guide's hit table share it.</summary>
 public static class ClosedLoop
 {
@@ -123,6 +133,79 @@ public static class ClosedLoop
             unpenalised ??= Train(run.Case, penalise: false);
             var free = ClosedLoopRun.Tail(unpenalisedSeries(unpenalised));
             verdicts.Add(new(name, t, reached, free, free < t && low >= 0.8 * free && high <= 1.2 * t));
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>
+    /// The budget's simplest rival, with hindsight: for each target of the case alone (the case with only that target, the
+    /// other sides at their defaults), trainings without a budget whose λ stays fixed on the target's sides, on a grid of
+    /// decades from 1e-6 to 1e3 and then bisected in ln λ between the last weight that left the target denser and the first
+    /// that left it sparser (up to <paramref name="bisections"/> times), until one hits by <see cref="Judge"/>'s windows.
+    /// A target the unpenalised training already meets is excused, as in <see cref="Judge"/>.
+    /// </summary>
+    /// <param name="c">The case.</param>
+    /// <param name="bisections">How many bisections after the grid.</param>
+    public static List<FixedWeightVerdict> BestFixedWeight(ClosedLoopCase c, int bisections = 7)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var verdicts = new List<FixedWeightVerdict>();
+        foreach (var (name, alone, series) in new (string, ClosedLoopCase?, Func<ClosedLoopRun, List<double>>)[]
+        {
+            ("doc L0", c.DocL0 is null ? null : c with { QueryL0 = null, Flops = null }, r => r.DocL0),
+            ("query L0", c.QueryL0 is null ? null : c with { DocL0 = null, Flops = null }, r => r.QueryL0),
+            ("FLOPS", c.Flops is null ? null : c with { DocL0 = null, QueryL0 = null }, r => r.Flops),
+        })
+        {
+            if (alone is null)
+            {
+                continue;
+            }
+
+            var target = alone.DocL0 ?? alone.QueryL0 ?? alone.Flops!.Value;
+            if (ClosedLoopRun.Tail(series(Train(alone, penalise: false))) < target)
+            {
+                verdicts.Add(new(name, target, null, true, null, null));
+                continue;
+            }
+
+            double? denser = null;
+            double? sparser = null;
+            bool Hits(double weight)
+            {
+                var reached = series(Train(alone, penalise: false, weight));
+                var windows = Windows(reached);
+                if (windows.Min() >= 0.8 * target && windows.Max() <= 1.2 * target)
+                {
+                    return true;
+                }
+
+                if (ClosedLoopRun.Tail(reached) > target)
+                {
+                    denser = weight;
+                }
+                else
+                {
+                    sparser = weight;
+                }
+
+                return false;
+            }
+
+            double? hit = null;
+            for (var decade = -6; decade <= 3 && hit is null && sparser is null; decade++)
+            {
+                hit = Hits(Math.Pow(10, decade)) ? Math.Pow(10, decade) : null;
+            }
+
+            for (var i = 0; i < bisections && hit is null && denser is double low && sparser is double high; i++)
+            {
+                var middle = Math.Sqrt(low * high);
+                hit = Hits(middle) ? middle : null;
+            }
+
+            verdicts.Add(new(name, target, hit, false, denser, sparser));
         }
 
         return verdicts;
@@ -210,23 +293,24 @@ public static class ClosedLoop
     /// <summary>48 cases from the same distribution, drawn after the constants were fixed and never used to choose them.</summary>
     public static IReadOnlyList<ClosedLoopCase> TestSet { get; } = Draw(48, TestSeed);
 
-    private static ClosedLoopRun Train(ClosedLoopCase c, bool penalise)
+    private static ClosedLoopRun Train(ClosedLoopCase c, bool penalise, double? fixedWeight = null)
     {
         manual_seed(c.Seed);
         using var queryEncoder = Encoder(c.Collection);
         using var docEncoder = Encoder(c.Collection);
         var parameters = queryEncoder.parameters().Concat(docEncoder.parameters()).ToList();
         using var optimizer = Optimizer(c, parameters);
-        // Unpenalised: no budget, and λ = 0 on every targeted side (a FLOPS target penalises both).
+        // Without a budget: λ fixed on every targeted side (a FLOPS target penalises both), 0 unless given.
         var queryOff = !penalise && (c.QueryL0 is not null || c.Flops is not null);
         var docOff = !penalise && (c.DocL0 is not null || c.Flops is not null);
         // A side the budget does not target keeps Lightning IR's default weight.
         var queryTargeted = c.QueryL0 is not null || c.Flops is not null;
         var docTargeted = c.DocL0 is not null || c.Flops is not null;
+        var fixedOrOff = fixedWeight ?? 0;
         var regularizer = Create(
             c.Loss,
-            queryOff ? 0 : queryTargeted ? c.StartWeight : RegularizationLossFunction.DefaultWeight,
-            docOff ? 0 : docTargeted ? c.StartWeight : RegularizationLossFunction.DefaultWeight);
+            queryOff ? fixedOrOff : queryTargeted ? c.StartWeight : RegularizationLossFunction.DefaultWeight,
+            docOff ? fixedOrOff : docTargeted ? c.StartWeight : RegularizationLossFunction.DefaultWeight);
         var budget = penalise ? new SparsityBudget(regularizer, queryL0: c.QueryL0, docL0: c.DocL0, flops: c.Flops) : null;
         using var estimator = new DocumentFrequencyEstimator();
         Tensor? termWeights = null;
