@@ -55,8 +55,9 @@ public static class BudgetMatrixMode
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The {set} set, {cases.Count} cases:"));
-        Console.WriteLine(fixedWeight ? "| case | each target alone, the best fixed λ | hit |" : "| case | reached over the last 15% of steps | final λq / λd | final status | hit |");
-        Console.WriteLine(fixedWeight ? "|---|---|---|" : "|---|---|---|---|---|");
+        Console.WriteLine(fixedWeight
+            ? "| case | each target alone, the best fixed λ | hit |\n|---|---|---|"
+            : "| case | reached over the last 15% of steps | final λq / λd | final status | hit |\n|---|---|---|---|---|");
         foreach (var row in rows)
         {
             Console.WriteLine(row);

@@ -109,30 +109,24 @@ public static class ClosedLoop
         ArgumentNullException.ThrowIfNull(run);
         var verdicts = new List<ClosedLoopVerdict>();
         ClosedLoopRun? unpenalised = null;
-        foreach (var (name, target, series, unpenalisedSeries) in new (string, double?, List<double>, Func<ClosedLoopRun, List<double>>)[]
+        foreach (var quantity in Quantities)
         {
-            ("doc L0", run.Case.DocL0, run.DocL0, r => r.DocL0),
-            ("query L0", run.Case.QueryL0, run.QueryL0, r => r.QueryL0),
-            ("FLOPS", run.Case.Flops, run.Flops, r => r.Flops),
-        })
-        {
-            if (target is not double t)
+            if (quantity.Target(run.Case) is not double t)
             {
                 continue;
             }
 
-            var windows = Windows(series);
-            var (low, high) = (windows.Min(), windows.Max());
+            var series = quantity.Series(run);
             var reached = ClosedLoopRun.Tail(series);
-            if (low >= 0.8 * t && high <= 1.2 * t)
+            if (Meets(series, t, free: null))
             {
-                verdicts.Add(new(name, t, reached, null, true));
+                verdicts.Add(new(quantity.Name, t, reached, null, true));
                 continue;
             }
 
             unpenalised ??= Train(run.Case, penalise: false);
-            var free = ClosedLoopRun.Tail(unpenalisedSeries(unpenalised));
-            verdicts.Add(new(name, t, reached, free, free < t && low >= 0.8 * free && high <= 1.2 * t));
+            var free = ClosedLoopRun.Tail(quantity.Series(unpenalised));
+            verdicts.Add(new(quantity.Name, t, reached, free, Meets(series, t, free)));
         }
 
         return verdicts;
@@ -151,22 +145,18 @@ public static class ClosedLoop
     {
         ArgumentNullException.ThrowIfNull(c);
         var verdicts = new List<FixedWeightVerdict>();
-        foreach (var (name, alone, series) in new (string, ClosedLoopCase?, Func<ClosedLoopRun, List<double>>)[]
+        foreach (var quantity in Quantities)
         {
-            ("doc L0", c.DocL0 is null ? null : c with { QueryL0 = null, Flops = null }, r => r.DocL0),
-            ("query L0", c.QueryL0 is null ? null : c with { DocL0 = null, Flops = null }, r => r.QueryL0),
-            ("FLOPS", c.Flops is null ? null : c with { DocL0 = null, QueryL0 = null }, r => r.Flops),
-        })
-        {
-            if (alone is null)
+            if (quantity.Target(c) is not double target)
             {
                 continue;
             }
 
-            var target = alone.DocL0 ?? alone.QueryL0 ?? alone.Flops!.Value;
-            if (ClosedLoopRun.Tail(series(Train(alone, penalise: false))) < target)
+            var alone = quantity.Alone(c);
+            var free = quantity.Series(Train(alone, penalise: false));
+            if (Meets(free, target, ClosedLoopRun.Tail(free)))
             {
-                verdicts.Add(new(name, target, null, true, null, null));
+                verdicts.Add(new(quantity.Name, target, null, true, null, null));
                 continue;
             }
 
@@ -174,9 +164,8 @@ public static class ClosedLoop
             double? sparser = null;
             bool Hits(double weight)
             {
-                var reached = series(Train(alone, penalise: false, weight));
-                var windows = Windows(reached);
-                if (windows.Min() >= 0.8 * target && windows.Max() <= 1.2 * target)
+                var reached = quantity.Series(Train(alone, penalise: false, weight));
+                if (Meets(reached, target, free: null))
                 {
                     return true;
                 }
@@ -196,7 +185,8 @@ public static class ClosedLoop
             double? hit = null;
             for (var decade = -6; decade <= 3 && hit is null && sparser is null; decade++)
             {
-                hit = Hits(Math.Pow(10, decade)) ? Math.Pow(10, decade) : null;
+                var weight = Math.Pow(10, decade);
+                hit = Hits(weight) ? weight : null;
             }
 
             for (var i = 0; i < bisections && hit is null && denser is double low && sparser is double high; i++)
@@ -205,10 +195,32 @@ public static class ClosedLoop
                 hit = Hits(middle) ? middle : null;
             }
 
-            verdicts.Add(new(name, target, hit, false, denser, sparser));
+            verdicts.Add(new(quantity.Name, target, hit, false, denser, sparser));
         }
 
         return verdicts;
+    }
+
+    /// <summary>A judged quantity: its name, the case's target for it, its series in a run, and the case with that target alone.</summary>
+    private sealed record Quantity(string Name, Func<ClosedLoopCase, double?> Target, Func<ClosedLoopRun, List<double>> Series, Func<ClosedLoopCase, ClosedLoopCase> Alone);
+
+    private static readonly Quantity[] Quantities =
+    [
+        new("doc L0", c => c.DocL0, r => r.DocL0, c => c with { QueryL0 = null, Flops = null }),
+        new("query L0", c => c.QueryL0, r => r.QueryL0, c => c with { DocL0 = null, Flops = null }),
+        new("FLOPS", c => c.Flops, r => r.Flops, c => c with { DocL0 = null, QueryL0 = null }),
+    ];
+
+    /// <summary>
+    /// The judge's rule for one series: every window from <see cref="SettledBy"/> on within ±20% of the target; or, given
+    /// an unpenalised figure <paramref name="free"/> below the target, every window at ≥ 80% of it and at most 20% above
+    /// the target.
+    /// </summary>
+    private static bool Meets(List<double> series, double target, double? free)
+    {
+        var windows = Windows(series);
+        var (low, high) = (windows.Min(), windows.Max());
+        return high <= 1.2 * target && (free is double f ? f < target && low >= 0.8 * f : low >= 0.8 * target);
     }
 
     /// <summary>The means of the windows of <see cref="Window"/> steps from <see cref="SettledBy"/> to the end.</summary>
