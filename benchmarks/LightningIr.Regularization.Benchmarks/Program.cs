@@ -7,7 +7,7 @@ namespace LightningIr.Regularization.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/LightningIr.Regularization.Benchmarks</c> runs the short benchmark job;
-/// <c>-- soak [calls]</c> runs the soak test; <c>-- peak</c> measures the peak resident memory of one call; <c>-- budget-matrix [tuning|test]</c> runs the budgets' closed-loop tuning or test set; <c>-- prune [rounds]</c> times static pruning against <c>topk</c> + scatter;
+/// <c>-- soak [calls]</c> runs the soak test; <c>-- peak</c> measures the peak resident memory of one call; <c>-- budget-matrix [tuning|test]</c> runs the budgets' closed-loop tuning or test set; <c>-- prune [rounds]</c> times static pruning against <c>topk</c> + scatter; <c>-- budget-update [rounds]</c> times a budget's update against the regularizer;
 /// <c>-- loop &lt;loss&gt; &lt;variant&gt; [calls] [shape] [fresh|accumulated|activation]</c> runs forward+backward in a plain loop for a profiler; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *FLOPS*</c>).
 /// </summary>
 public static class Program
@@ -38,6 +38,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "prune")
         {
             return PruneMode.Run(args);
+        }
+
+        if (args.Length > 0 && args[0] == "budget-update")
+        {
+            return BudgetUpdateMode.Run(args);
         }
 
         if (args.Length > 0 && args[0] == "peak")

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -47,39 +46,19 @@ public static class PruneMode
         };
         const int Baseline = 1;
 
-        var seconds = new double[variants.Length][];
+        var seconds = RotatingRounds.Time(variants.Select(v => v.Call).ToArray(), rounds, CallsPerRound);
         for (var v = 0; v < variants.Length; v++)
         {
-            seconds[v] = new double[rounds];
-        }
-
-        for (var round = -1; round < rounds; round++)
-        {
-            for (var step = 0; step < variants.Length; step++)
-            {
-                var v = (step + Math.Max(round, 0)) % variants.Length;
-                GC.Collect();
-                var clock = Stopwatch.StartNew();
-                for (var call = 0; call < CallsPerRound; call++)
-                {
-                    using var scope = NewDisposeScope();
-                    variants[v].Call();
-                }
-
-                if (round >= 0)
-                {
-                    seconds[v][round] = clock.Elapsed.TotalSeconds / CallsPerRound / variants[v].PerCall;
-                }
-            }
+            seconds[v] = [.. seconds[v].Select(s => s / variants[v].PerCall)];
         }
 
         Console.WriteLine($"{"variant",-42} {"median",10} {"÷ topk+scatter [95% interval]",32}");
         for (var v = 0; v < variants.Length; v++)
         {
             var ratios = seconds[v].Zip(seconds[Baseline], (a, b) => a / b).ToArray();
-            var (low, median, high) = MedianInterval(ratios);
+            var (low, median, high) = RotatingRounds.MedianInterval(ratios);
             Console.WriteLine(FormattableString.Invariant(
-                $"{variants[v].Name,-42} {Median(seconds[v]) * 1e3,8:F2} ms {median,10:F2} [{low:F2}, {high:F2}]"));
+                $"{variants[v].Name,-42} {RotatingRounds.Median(seconds[v]) * 1e3,8:F2} ms {median,10:F2} [{low:F2}, {high:F2}]"));
         }
 
         foreach (var batch in collection)
@@ -88,37 +67,6 @@ public static class PruneMode
         }
 
         return 0;
-    }
-
-    private static double Median(double[] values) => MedianInterval(values).Median;
-
-    /// <summary>The median and the order statistics that bracket it with at least 95% coverage (binomial, p = ½).</summary>
-    private static (double Low, double Median, double High) MedianInterval(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        var n = sorted.Length;
-        var median = n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
-        var lower = 0;
-        double tail = Math.Pow(0.5, n);
-        var mass = tail;
-        while (lower + 1 < n / 2 && mass + Binomial(n, lower + 1) <= 0.025)
-        {
-            lower++;
-            mass += Binomial(n, lower);
-        }
-
-        return (sorted[lower], median, sorted[n - 1 - lower]);
-    }
-
-    private static double Binomial(int n, int k)
-    {
-        double c = 1;
-        for (var i = 0; i < k; i++)
-        {
-            c = c * (n - i) / (i + 1);
-        }
-
-        return c * Math.Pow(0.5, n);
     }
 
     /// <summary>Parses <c>-- prune [rounds]</c>.</summary>
