@@ -221,7 +221,7 @@ public sealed class SparsityBudgetOwnershipTests
         flops.Update(Batch(5, 40));
         foreach (var bad in new[] { -0.1, 1.1, double.NaN })
         {
-            var fractions = (double[])flops.State.PreviousDocFractions!.Clone();
+            var fractions = flops.State.PreviousDocFractions!.ToArray();
             fractions[3] = bad;
             FluentActions.Invoking(() => flops.LoadState(flops.State with { PreviousDocFractions = fractions })).Should().Throw<ArgumentException>();
         }
@@ -238,5 +238,39 @@ public sealed class SparsityBudgetOwnershipTests
         FluentActions.Invoking(() => flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Velocity = double.PositiveInfinity } })).Should().Throw<ArgumentException>();
         flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = limit, Velocity = -0.5 } });
         flops.LoadState(flops.State with { Flops = flops.State.Flops! with { Rise = -limit } });
+    }
+
+    [Fact]
+    public void A_budget_keeps_its_own_document_fractions_which_neither_its_reader_nor_its_loader_can_change()
+    {
+        using var scope = NewDisposeScope();
+        var budget = new SparsityBudget(new FlopsRegularization(), flops: 1);
+        budget.Update(Batch(5, 40));
+        var read = (IList<double>)budget.State.PreviousDocFractions!;
+        FluentActions.Invoking(() => read[0] = 0).Should().Throw<NotSupportedException>("the state hands out a read-only view");
+
+        var loaded = budget.State.PreviousDocFractions!.ToArray();
+        budget.LoadState(budget.State with { PreviousDocFractions = loaded });
+        Array.Fill(loaded, 0.0);
+        budget.Update(Batch(5, 3));
+        budget.MeasuredFlops.Should().Be(5, "the queries' 5 terms meet the loaded documents' 40 (the caller's array emptied after the load would give 0, this batch's documents 3)");
+    }
+
+    [Fact]
+    public void A_state_whose_document_fractions_are_of_another_vocabulary_is_refused_at_the_update_and_changes_nothing()
+    {
+        using var scope = NewDisposeScope();
+        var flops = new FlopsRegularization(1e-3, 1e-3);
+        var budget = new SparsityBudget(flops, flops: 1);
+        budget.Update(Batch(5, 40));
+        budget.LoadState(budget.State with { PreviousDocFractions = new double[Length + 1] });
+        var before = budget.State;
+        var weight = flops.QueryWeight;
+        FluentActions.Invoking(() => budget.Update(Batch(5, 40))).Should().Throw<ArgumentException>()
+            .WithMessage($"The budget's state holds the previous documents' fractions of {Length + 1} terms, but the measured vectors have {Length}: the state was saved for another vocabulary*");
+        budget.State.Should().BeSameAs(before);
+        flops.QueryWeight.Should().Be(weight);
+        budget.LoadState(budget.State with { PreviousDocFractions = new double[Length - 1] });
+        FluentActions.Invoking(() => budget.Update(Batch(5, 40))).Should().Throw<ArgumentException>("a shorter list would leave terms out of the figure");
     }
 }

@@ -195,7 +195,7 @@ public sealed class SparsityBudget
 
         if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight)
             || !Fits(value.QueryL0, QueryL0, value.Step) || !Fits(value.DocL0, DocL0, value.Step) || !Fits(value.Flops, Flops, value.Step)
-            || (value.PreviousDocFractions is { } fractions && (Flops is null || !Array.TrueForAll(fractions, f => f >= 0 && f <= 1))))
+            || (value.PreviousDocFractions is { } fractions && (Flops is null || !fractions.All(f => f >= 0 && f <= 1))))
         {
             throw new ArgumentException(
                 $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a finite velocity, a rise within ±ln 80 and anchor and held-since steps within range, and document fractions in [0, 1] only for a FLOPS target.",
@@ -204,7 +204,8 @@ public sealed class SparsityBudget
 
         Regularizer.Steer(this);
         Regularizer.SetSteeredWeights(Sides.HasFlag(RegularizationSide.Query) ? value.QueryWeight : Regularizer.QueryWeight, Sides.HasFlag(RegularizationSide.Doc) ? value.DocWeight : Regularizer.DocWeight);
-        state = value;
+        // A copy of the fractions, so that the caller's list, changed later, does not change the budget.
+        state = value with { PreviousDocFractions = value.PreviousDocFractions is { } own ? Array.AsReadOnly(own.ToArray()) : null };
         MeasuredQueryL0 = MeasuredDocL0 = MeasuredFlops = null;
     }
 
@@ -239,7 +240,10 @@ public sealed class SparsityBudget
     /// <summary>Measures this step's batch and moves the targeted weights towards their targets: <see cref="Measure"/>, then <see cref="Update(SparsityMeasurement)"/>.</summary>
     /// <param name="output">The bi-encoder output of the whole batch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="output"/> is null.</exception>
-    /// <exception cref="ArgumentException">As for <see cref="Measure"/>, or the embeddings hold NaN or infinite entries.</exception>
+    /// <exception cref="ArgumentException">
+    /// As for <see cref="Measure"/>, or the embeddings hold NaN or infinite entries, or a loaded state's document
+    /// fractions are of vectors of another length.
+    /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
     /// <exception cref="InvalidOperationException">Another budget steers a weight this budget sets.</exception>
     public void Update(BiEncoderOutput output)
@@ -258,7 +262,8 @@ public sealed class SparsityBudget
     /// <param name="total">The measurement of the whole batch.</param>
     /// <exception cref="ArgumentNullException"><paramref name="total"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The measurement was made by a budget with other targets, or of NaN or infinite embeddings.
+    /// The measurement was made by a budget with other targets, or of NaN or infinite embeddings, or a loaded state's
+    /// document fractions are of vectors of another length.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is larger than the vectors' length.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="total"/> has been disposed.</exception>
@@ -277,6 +282,13 @@ public sealed class SparsityBudget
         CheckTargetFits(QueryL0, total.VectorLength, nameof(QueryL0));
         CheckTargetFits(DocL0, total.VectorLength, nameof(DocL0));
         CheckTargetFits(Flops, total.VectorLength, nameof(Flops));
+        if (state.PreviousDocFractions is { } previous && previous.Count != total.VectorLength)
+        {
+            throw new ArgumentException(
+                $"The budget's state holds the previous documents' fractions of {previous.Count} terms, but the measured vectors have {total.VectorLength}: the state was saved for another vocabulary. Load a state saved with this model's vectors, or one without the fractions.",
+                nameof(total));
+        }
+
         double[] counts;
         using (NewDisposeScope())
         {
@@ -350,10 +362,10 @@ public sealed class SparsityBudget
     private double Bound(double weight) => Math.Clamp(weight, MinWeight, MaxWeight);
 
     /// <summary>Σⱼ pⱼ(q)·pⱼ(d) from this batch's per-term query counts and the documents' fractions.</summary>
-    private static double FlopsFigure(double[] counts, double[] docFractions)
+    private static double FlopsFigure(double[] counts, IReadOnlyList<double> docFractions)
     {
         var sum = 0.0;
-        for (var j = 0; j < docFractions.Length; j++)
+        for (var j = 0; j < docFractions.Count; j++)
         {
             sum += counts[SparsityCounts.Length + j] / counts[0] * docFractions[j];
         }
@@ -362,7 +374,7 @@ public sealed class SparsityBudget
     }
 
     /// <summary>pⱼ(d): the fraction of this batch's document vectors in which term j is non-zero.</summary>
-    private static double[] DocFractions(double[] counts, long length)
+    private static System.Collections.ObjectModel.ReadOnlyCollection<double> DocFractions(double[] counts, long length)
     {
         var fractions = new double[length];
         for (var j = 0; j < length; j++)
@@ -370,7 +382,7 @@ public sealed class SparsityBudget
             fractions[j] = counts[SparsityCounts.Length + length + j] / counts[2];
         }
 
-        return fractions;
+        return Array.AsReadOnly(fractions);
     }
 
     /// <summary>The budget as messages name it: its targets.</summary>

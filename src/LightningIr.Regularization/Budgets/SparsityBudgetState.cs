@@ -15,7 +15,8 @@ namespace LightningIr.Regularization;
 /// <param name="Settings">The targets and options of the budget that saved the state; <see cref="SparsityBudget.LoadState"/> refuses a state of another budget.</param>
 /// <param name="PreviousDocFractions">
 /// For a FLOPS target, the fraction of the last batch's document vectors in which each term is non-zero: the next update
-/// measures its queries against them. <see langword="null"/> before the first update and for L0 targets.
+/// measures its queries against them. <see langword="null"/> before the first update and for L0 targets. Read-only: a budget
+/// keeps its own copy of the fractions it is given.
 /// </param>
 /// <param name="LawVersion">
 /// The version of the control law that saved the state (<see cref="SparsityBudgetState.CurrentLawVersion"/>);
@@ -29,7 +30,7 @@ public sealed record SparsityBudgetState(
     SparsityTargetState? DocL0,
     SparsityTargetState? Flops,
     SparsityBudgetSettings Settings,
-    double[]? PreviousDocFractions = null,
+    IReadOnlyList<double>? PreviousDocFractions = null,
     int LawVersion = 0)
 {
     /// <summary>
