@@ -193,9 +193,11 @@ public sealed class SparsityBudget
                 nameof(value));
         }
 
+        // A copy of the fractions, checked and then kept, so that the caller's list, changed later, does not change the budget.
+        var fractions = value.PreviousDocFractions?.ToArray();
         if (value.Step < 0 || !IsWeight(value.QueryWeight) || !IsWeight(value.DocWeight)
             || !Fits(value.QueryL0, QueryL0, value.Step) || !Fits(value.DocL0, DocL0, value.Step) || !Fits(value.Flops, Flops, value.Step)
-            || (value.PreviousDocFractions is { } fractions && (Flops is null || !fractions.All(f => f >= 0 && f <= 1))))
+            || (fractions is not null && (Flops is null || !Array.TrueForAll(fractions, f => f >= 0 && f <= 1))))
         {
             throw new ArgumentException(
                 $"The state {value} is not one a budget can be in: the step must be ≥ 0, the weights finite and ≥ 0, and a controller only for a stated target, with finite positive levels, a finite velocity, a rise within ±ln 80 and anchor and held-since steps within range, and document fractions in [0, 1] only for a FLOPS target.",
@@ -204,8 +206,7 @@ public sealed class SparsityBudget
 
         Regularizer.Steer(this);
         Regularizer.SetSteeredWeights(Sides.HasFlag(RegularizationSide.Query) ? value.QueryWeight : Regularizer.QueryWeight, Sides.HasFlag(RegularizationSide.Doc) ? value.DocWeight : Regularizer.DocWeight);
-        // A copy of the fractions, so that the caller's list, changed later, does not change the budget.
-        state = value with { PreviousDocFractions = value.PreviousDocFractions is { } own ? Array.AsReadOnly(own.ToArray()) : null };
+        state = value with { PreviousDocFractions = fractions is null ? null : Array.AsReadOnly(fractions) };
         MeasuredQueryL0 = MeasuredDocL0 = MeasuredFlops = null;
     }
 
