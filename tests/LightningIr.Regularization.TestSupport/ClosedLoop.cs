@@ -91,7 +91,7 @@ public sealed record FixedWeightVerdict(string Quantity, double Target, double? 
 public static class ClosedLoop
 {
     /// <summary>Trains the case under a budget with the library's defaults and only the case's targets.</summary>
-    public static ClosedLoopRun Run(ClosedLoopCase c) => Train(c, penalise: true);
+    public static ClosedLoopRun Run(ClosedLoopCase c) => Train(c, fixedWeight: null);
 
     /// <summary>The update by which a budget must have brought each target within ±20%, and from which it must keep it there.</summary>
     public const int SettledBy = 400;
@@ -124,7 +124,7 @@ public static class ClosedLoop
                 continue;
             }
 
-            unpenalised ??= Train(run.Case, penalise: false);
+            unpenalised ??= Train(run.Case, fixedWeight: 0);
             var free = ClosedLoopRun.Tail(quantity.Series(unpenalised));
             verdicts.Add(new(quantity.Name, t, reached, free, Meets(series, t, free)));
         }
@@ -153,7 +153,7 @@ public static class ClosedLoop
             }
 
             var alone = quantity.Alone(c);
-            var free = quantity.Series(Train(alone, penalise: false));
+            var free = quantity.Series(Train(alone, fixedWeight: 0));
             if (Meets(free, target, ClosedLoopRun.Tail(free)))
             {
                 verdicts.Add(new(quantity.Name, target, null, true, null, null));
@@ -164,7 +164,7 @@ public static class ClosedLoop
             double? sparser = null;
             bool Hits(double weight)
             {
-                var reached = quantity.Series(Train(alone, penalise: false, weight));
+                var reached = quantity.Series(Train(alone, weight));
                 if (Meets(reached, target, free: null))
                 {
                     return true;
@@ -305,25 +305,29 @@ public static class ClosedLoop
     /// <summary>48 cases from the same distribution, drawn after the constants were fixed and never used to choose them.</summary>
     public static IReadOnlyList<ClosedLoopCase> TestSet { get; } = Draw(48, TestSeed);
 
-    private static ClosedLoopRun Train(ClosedLoopCase c, bool penalise, double? fixedWeight = null)
+    /// <summary>One training of the case.</summary>
+    /// <param name="c">The case.</param>
+    /// <param name="fixedWeight">
+    /// <see langword="null"/>: a budget steers the targeted sides from the case's starting λ; otherwise no budget, and λ fixed
+    /// at this value on every targeted side (0: the unpenalised training).
+    /// </param>
+    private static ClosedLoopRun Train(ClosedLoopCase c, double? fixedWeight)
     {
         manual_seed(c.Seed);
         using var queryEncoder = Encoder(c.Collection);
         using var docEncoder = Encoder(c.Collection);
         var parameters = queryEncoder.parameters().Concat(docEncoder.parameters()).ToList();
         using var optimizer = Optimizer(c, parameters);
-        // Without a budget: λ fixed on every targeted side (a FLOPS target penalises both), 0 unless given.
-        var queryOff = !penalise && (c.QueryL0 is not null || c.Flops is not null);
-        var docOff = !penalise && (c.DocL0 is not null || c.Flops is not null);
-        // A side the budget does not target keeps Lightning IR's default weight.
+        // A targeted side (a FLOPS target targets both) starts from the case's λ or keeps the fixed one; a side nothing
+        // targets keeps Lightning IR's default weight.
         var queryTargeted = c.QueryL0 is not null || c.Flops is not null;
         var docTargeted = c.DocL0 is not null || c.Flops is not null;
-        var fixedOrOff = fixedWeight ?? 0;
+        var targetedWeight = fixedWeight ?? c.StartWeight;
         var regularizer = Create(
             c.Loss,
-            queryOff ? fixedOrOff : queryTargeted ? c.StartWeight : RegularizationLossFunction.DefaultWeight,
-            docOff ? fixedOrOff : docTargeted ? c.StartWeight : RegularizationLossFunction.DefaultWeight);
-        var budget = penalise ? new SparsityBudget(regularizer, queryL0: c.QueryL0, docL0: c.DocL0, flops: c.Flops) : null;
+            queryTargeted ? targetedWeight : RegularizationLossFunction.DefaultWeight,
+            docTargeted ? targetedWeight : RegularizationLossFunction.DefaultWeight);
+        var budget = fixedWeight is null ? new SparsityBudget(regularizer, queryL0: c.QueryL0, docL0: c.DocL0, flops: c.Flops) : null;
         using var estimator = new DocumentFrequencyEstimator();
         Tensor? termWeights = null;
         Tensor? previousDocFractions = null;
